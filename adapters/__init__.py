@@ -1,0 +1,1 @@
+"""Channel adapters: one module per provider, translating its format to routerd messages."""

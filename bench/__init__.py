@@ -1,0 +1,1 @@
+"""Benchmarks: the routing kernel (kernel.py, pytest-benchmark twins) and the engine."""

@@ -1,0 +1,365 @@
+# AgentIndex: included by _kernel.pyx. Same rules and results as native/agents_py.py.
+
+
+def _grown(old, shape, dtype, fill=0):
+    """A new array of `shape` holding `old` (None or a smaller array) in its leading corner."""
+    arr = np.full(shape, fill, dtype)
+    if old is not None:
+        src = np.asarray(old)
+        arr[tuple(slice(0, x) for x in src.shape)] = src
+    return arr
+
+
+@cython.final
+cdef class AgentIndex:
+    cdef int n_skills, n_channels, width
+    cdef Py_ssize_t size, nwords
+    cdef int64_t cost[MAX_CHANNELS]
+    cdef uint64_t blocks[MAX_CHANNELS]
+    cdef uint64_t intr[MAX_CHANNELS]
+    cdef double w_fit, w_load, w_idle, w_sla, w_prio, half_life
+    cdef uint8_t[:, ::1] levels
+    cdef uint8_t[::1] present, routable
+    cdef int64_t[::1] capacity, cand
+    cdef uint64_t[::1] acc  # scratch words for _collect
+    cdef uint64_t[::1] groups, ready_mask
+    cdef int64_t[:, ::1] counts, caps
+    # What scoring reads per candidate, one row of H_COLS per agent so it costs one cache line:
+    # lease_until, idle_since, the load part (recomputed with the twin's formula whenever counts
+    # or capacity change) and the total of the agent's levels.
+    cdef double[:, ::1] hot
+    cdef uint64_t[:, :, ::1] skill_bits
+    cdef uint64_t[:, ::1] ready_bits
+
+    def __init__(self, int n_skills, channel_costs, blocks, interruptible_by, weights,
+                 double idle_half_life, Py_ssize_t size_hint=64):
+        cdef Py_ssize_t c, n = len(channel_costs)
+        if n_skills < 0:
+            raise ValueError("n_skills must be >= 0")
+        if not 1 <= n <= MAX_CHANNELS:
+            raise ValueError(f"1..{MAX_CHANNELS} channels")
+        if len(blocks) != n or len(interruptible_by) != n:
+            raise ValueError("blocks and interruptible_by need one mask per channel")
+        if any(x < 0 for x in channel_costs):
+            raise ValueError("channel costs must be >= 0")
+        if any(not 0 <= m < (1 << n) for m in (*blocks, *interruptible_by)):
+            raise ValueError("channel masks out of range")
+        w = [float(x) for x in weights]
+        if len(w) != 5 or any(not (isfinite(x) and x >= 0.0) for x in w):
+            raise ValueError("five finite weights >= 0 are needed")
+        if not (isfinite(idle_half_life) and idle_half_life > 0.0):
+            raise ValueError("idle_half_life must be finite and > 0")
+        if size_hint < 0:
+            raise ValueError("size_hint must be >= 0")
+        self.n_skills = n_skills
+        self.n_channels = <int>n
+        self.width = n_skills if n_skills > 0 else 1
+        for c in range(n):
+            self.cost[c] = channel_costs[c]
+            self.blocks[c] = blocks[c]
+            self.intr[c] = interruptible_by[c]
+        self.w_fit, self.w_load, self.w_idle, self.w_sla, self.w_prio = w
+        self.half_life = idle_half_life
+        self.size = 0
+        self.nwords = 0
+        self._grow(size_hint if size_hint > 64 else 64)
+
+    cdef int _grow(self, Py_ssize_t need) except -1:
+        cdef Py_ssize_t old = self.size, new = 2 * old
+        if need <= old:
+            return 0
+        new = (max(need, new) + 63) & ~63
+        nw = new >> 6
+        S, C, o = self.n_skills, self.n_channels, old > 0
+        self.levels = _grown(self.levels if o else None, (new, self.width), np.uint8)
+        self.present = _grown(self.present if o else None, new, np.uint8)
+        self.routable = _grown(self.routable if o else None, new, np.uint8)
+        self.capacity = _grown(self.capacity if o else None, new, np.int64)
+        self.cand = np.zeros(new, np.int64)
+        self.acc = np.zeros(nw, np.uint64)
+        self.groups = _grown(self.groups if o else None, new, np.uint64)
+        self.ready_mask = _grown(self.ready_mask if o else None, new, np.uint64)
+        self.counts = _grown(self.counts if o else None, (new, C), np.int64)
+        self.caps = _grown(self.caps if o else None, (new, C), np.int64)
+        self.hot = _grown(self.hot if o else None, (new, H_COLS), np.float64)
+        self.skill_bits = _grown(self.skill_bits if o else None, (S, MAX_LEVEL, nw), np.uint64)
+        self.ready_bits = _grown(self.ready_bits if o else None, (C, nw), np.uint64)
+        self.size = new
+        self.nwords = nw
+        return 0
+
+    cdef inline int _check(self, Py_ssize_t a) except -1:
+        if not (0 <= a < self.size and self.present[a]):
+            raise KeyError(a)
+        return 0
+
+    cdef inline int _check_channel(self, int channel) except -1:
+        if not 0 <= channel < self.n_channels:
+            raise ValueError(f"channel {channel} out of range")
+        return 0
+
+    cdef uint64_t _compute_ready(self, Py_ssize_t a) noexcept:
+        cdef int c, x, C = self.n_channels
+        cdef uint64_t blocked = 0, mask = 0
+        cdef int64_t used
+        cdef int64_t* cnt = &self.counts[a, 0]
+        cdef int64_t* caps = &self.caps[a, 0]
+        if not (self.present[a] and self.routable[a]):
+            return 0
+        for x in range(C):
+            if cnt[x]:
+                blocked |= self.blocks[x]
+        for c in range(C):
+            if (blocked >> c) & 1 or cnt[c] >= caps[c]:
+                continue
+            used = 0
+            for x in range(C):
+                if not (self.intr[x] >> c) & 1:
+                    used += cnt[x] * self.cost[x]
+            if used + self.cost[c] <= self.capacity[a]:
+                mask |= (<uint64_t>1) << c
+        return mask
+
+    cdef void _refresh(self, Py_ssize_t a) noexcept:
+        cdef uint64_t old = self.ready_mask[a], new = self._compute_ready(a)
+        cdef uint64_t bit = (<uint64_t>1) << (a & 63)
+        cdef Py_ssize_t word = a >> 6
+        cdef int c
+        cdef int64_t used = 0
+        cdef double v = 0.0
+        for c in range(self.n_channels):
+            if ((old ^ new) >> c) & 1:
+                if (new >> c) & 1:
+                    self.ready_bits[c, word] |= bit
+                else:
+                    self.ready_bits[c, word] &= ~bit
+        self.ready_mask[a] = new
+        for c in range(self.n_channels):
+            used += self.counts[a, c] * self.cost[c]
+        if self.capacity[a] != 0:
+            v = 1.0 - <double>used / <double>self.capacity[a]
+            if v < 0.0:
+                v = 0.0
+        self.hot[a, H_LOAD] = v
+
+    cdef void _set_levels(self, Py_ssize_t a, const uint8_t* row) noexcept:
+        cdef uint64_t bit = (<uint64_t>1) << (a & 63)
+        cdef Py_ssize_t word = a >> 6
+        cdef int s, lv
+        cdef uint8_t old, new
+        cdef int64_t total = 0
+        for s in range(self.n_skills):
+            old = self.levels[a, s]
+            new = row[s]
+            for lv in range(min(old, new), max(old, new)):
+                if new > old:
+                    self.skill_bits[s, lv, word] |= bit
+                else:
+                    self.skill_bits[s, lv, word] &= ~bit
+            self.levels[a, s] = new
+            total += new
+        self.hot[a, H_TOTAL] = <double>total
+
+    def set_agent(self, Py_ssize_t a, levels, groups, capacity, caps):
+        cdef Py_ssize_t s, c
+        if not 0 <= a <= MAX_SLOT:
+            raise ValueError(f"agent slot {a} out of range")
+        row = np.zeros(self.width, np.uint8)
+        if len(levels) != self.n_skills or any(not 0 <= x <= MAX_LEVEL for x in levels):
+            raise ValueError(f"levels need {self.n_skills} values in 0..{MAX_LEVEL}")
+        if len(caps) != self.n_channels or any(x < 0 for x in caps):
+            raise ValueError(f"caps need {self.n_channels} values >= 0")
+        cdef uint64_t g = groups
+        cdef int64_t cap = capacity
+        if cap < 0:
+            raise ValueError("capacity must be >= 0")
+        for s in range(self.n_skills):
+            row[s] = levels[s]
+        self._grow(a + 1)
+        if not self.present[a]:
+            self.present[a] = 1
+            for c in range(self.n_channels):
+                self.counts[a, c] = 0
+            self.routable[a] = 0
+            self.hot[a, H_LEASE] = -INFINITY
+            self.hot[a, H_IDLE] = INFINITY
+        cdef uint8_t[::1] rv = row
+        self._set_levels(a, &rv[0])
+        self.groups[a] = g
+        self.capacity[a] = cap
+        for c in range(self.n_channels):
+            self.caps[a, c] = caps[c]
+        self._refresh(a)
+
+    def remove_agent(self, Py_ssize_t a):
+        self._check(a)
+        cdef uint8_t[::1] zero = np.zeros(self.width, np.uint8)
+        self._set_levels(a, &zero[0])
+        self.present[a] = 0
+        self._refresh(a)
+
+    def set_presence(self, Py_ssize_t a, bint routable, double lease_until, double idle_since):
+        self._check(a)
+        if isnan(lease_until):
+            raise ValueError("lease_until must not be NaN")
+        if isnan(idle_since) or idle_since == -INFINITY:
+            raise ValueError("idle_since must be finite or +inf")
+        self.routable[a] = routable
+        self.hot[a, H_LEASE] = lease_until
+        self.hot[a, H_IDLE] = idle_since
+        self._refresh(a)
+
+    def add_load(self, Py_ssize_t a, int channel, int64_t delta):
+        self._check(a)
+        self._check_channel(channel)
+        cdef int64_t n = self.counts[a, channel] + delta
+        if n < 0:
+            raise ValueError("load would go below zero")
+        self.counts[a, channel] = n
+        self._refresh(a)
+
+    def load(self, Py_ssize_t a):
+        cdef int64_t used = 0
+        cdef int c
+        self._check(a)
+        for c in range(self.n_channels):
+            used += self.counts[a, c] * self.cost[c]
+        return used
+
+    def count(self, Py_ssize_t a, int channel):
+        self._check(a)
+        self._check_channel(channel)
+        return self.counts[a, channel]
+
+    def ready(self, Py_ssize_t a, int channel):
+        self._check(a)
+        self._check_channel(channel)
+        return bool((self.ready_mask[a] >> channel) & 1)
+
+    cdef inline bint _holds(self, Py_ssize_t a, const int32_t* sk, const int32_t* lv, int n,
+                            uint64_t groups) noexcept:
+        if not row_holds(&self.levels[a, 0], sk, lv, n):
+            return False
+        return groups == 0 or (self.groups[a] & groups) != 0
+
+    def eligible(self, Py_ssize_t a, int channel, skills, levels, uint64_t groups, double now):
+        cdef Terms req
+        self._check(a)
+        self._check_channel(channel)
+        load_terms(&req, skills, levels, self.n_skills)
+        check_now(now)
+        if not (self.ready_mask[a] >> channel) & 1 or self.hot[a, H_LEASE] < now:
+            return False
+        return self._holds(a, req.skill, req.level, req.n, groups)
+
+    cdef Py_ssize_t _collect(self, int channel, const Terms* req, object exclude) except -1:
+        # Fills self.cand with the slots that are ready on `channel`, hold the required levels
+        # and are not excluded, ascending; returns how many. Lease and groups: _filter.
+        # Whole-word ANDs with no early exit: data-dependent branches per word mispredict and
+        # cost more than the loads they would save.
+        cdef uint64_t* acc = &self.acc[0]
+        cdef const uint64_t* rb = &self.ready_bits[channel, 0]
+        cdef const uint64_t* bits
+        cdef int64_t* out = &self.cand[0]
+        cdef Py_ssize_t w, n = 0, base, nw = self.nwords, v
+        cdef int j
+        cdef uint64_t m
+        for w in range(nw):
+            acc[w] = rb[w]
+        for j in range(req.n):
+            if req.level[j] > 0:
+                bits = &self.skill_bits[req.skill[j], req.level[j] - 1, 0]
+                for w in range(nw):
+                    acc[w] &= bits[w]
+        for x in exclude:
+            if 0 <= x < self.size:
+                v = x
+                acc[v >> 6] &= ~((<uint64_t>1) << (v & 63))
+        for w in range(nw):
+            m = acc[w]
+            base = w << 6
+            while m:
+                out[n] = base + rd_ctz64(m)
+                m &= m - 1
+                n += 1
+        return n
+
+    cdef Py_ssize_t _filter(self, Py_ssize_t n, uint64_t groups, double now) noexcept:
+        # Keeps the candidates whose lease holds at `now` and whose groups match. Rows are
+        # prefetched ahead: the cache misses dominate at 10,000 agents and more.
+        cdef const double* hot = &self.hot[0, 0]
+        cdef const uint64_t* agroups = &self.groups[0]
+        cdef int64_t* cand = &self.cand[0]
+        cdef Py_ssize_t i, j = 0, a
+        for i in range(n):
+            if i + PREFETCH < n:
+                rd_prefetch(&hot[cand[i + PREFETCH] * H_COLS])
+            a = cand[i]
+            cand[j] = a
+            j += hot[a * H_COLS + H_LEASE] >= now and (groups == 0 or (agroups[a] & groups) != 0)
+        return j
+
+    def rank(self, int channel, skills, levels, pref_skills, pref_levels, uint64_t groups,
+             double now, exclude, Py_ssize_t k):
+        cdef Terms req, pref
+        cdef Cand stack[STACK_K]
+        cdef TopK top
+        cdef Py_ssize_t n
+        self._check_channel(channel)
+        load_terms(&req, skills, levels, self.n_skills)
+        load_terms(&pref, pref_skills, pref_levels, self.n_skills)
+        check_now(now)
+        if k <= 0:
+            return []
+        n = self._collect(channel, &req, exclude)
+        topk_init(&top, min(k, n), stack)
+        self._score_into(&top, n, &req, &pref, groups, now)
+        return topk_finish(&top, stack)
+
+    cdef void _score_into(self, TopK* top, Py_ssize_t n, const Terms* req, const Terms* pref,
+                          uint64_t groups, double now) noexcept:
+        # _filter fused with scoring, in one pass over the candidates. Their level rows are
+        # not read: min(level, wanted) is the count of the skill's level bitsets 1..wanted that
+        # hold the agent, and those bitsets are read in ascending order like the candidates,
+        # so the only random access per candidate is its hot row, prefetched ahead.
+        cdef const uint64_t* pb[MAX_TERMS * MAX_LEVEL]
+        cdef const int64_t* cand = &self.cand[0]
+        cdef const double* hot = &self.hot[0, 0]
+        cdef const double* h
+        cdef double wf = self.w_fit, wl = self.w_load, wi = self.w_idle, rest, idle
+        cdef Py_ssize_t i, a, w
+        cdef int j, lv, npb = 0, b
+        cdef int64_t need
+        for j in range(pref.n):
+            for lv in range(pref.level[j]):
+                pb[npb] = &self.skill_bits[pref.skill[j], lv, 0]
+                npb += 1
+        for i in range(n):
+            if i + PREFETCH < n:
+                rd_prefetch(&hot[cand[i + PREFETCH] * H_COLS])
+            a = cand[i]
+            h = &hot[a * H_COLS]
+            if not h[H_LEASE] >= now or (groups != 0 and (self.groups[a] & groups) == 0):
+                continue
+            rest = wl * h[H_LOAD]
+            idle = wi * idle_of(h[H_IDLE], now, self.half_life)
+            # Rounding is monotonic, so this (fit = 1) bounds the score exactly.
+            if top.n == top.k and wf * 1.0 + rest + idle < top.h[0].score:
+                continue
+            need = req.base
+            w = a >> 6
+            b = a & 63
+            for j in range(npb):
+                need += (pb[j][w] >> b) & 1
+            topk_push(top, wf * fit_ratio(need, h[H_TOTAL]) + rest + idle, 0.0, a)
+
+    def parts(self, Py_ssize_t a, int channel, skills, levels, pref_skills, pref_levels,
+              double now):
+        cdef Terms req, pref
+        self._check(a)
+        self._check_channel(channel)
+        load_terms(&req, skills, levels, self.n_skills)
+        load_terms(&pref, pref_skills, pref_levels, self.n_skills)
+        check_now(now)
+        fit = fit_of(&self.levels[a, 0], self.hot[a, H_TOTAL], req.base, pref.skill, pref.level, pref.n)
+        return (fit, self.hot[a, H_LOAD], idle_of(self.hot[a, H_IDLE], now, self.half_life))

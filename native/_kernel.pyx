@@ -1,0 +1,211 @@
+# cython: language_level=3
+"""Compiled routing kernel: AgentIndex, TaskBoard and batch_match, equal to native.kernel_py."""
+
+cimport cython
+from libc.math cimport INFINITY, isfinite, isnan
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc, qsort, realloc
+
+import numpy as np
+
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    static __inline int rd_ctz64(unsigned __int64 x) {
+        unsigned long i;
+        _BitScanForward64(&i, x);
+        return (int)i;
+    }
+    #define rd_prefetch(p) _mm_prefetch((const char*)(p), _MM_HINT_T0)
+    #else
+    static inline int rd_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
+    #define rd_prefetch(p) __builtin_prefetch((p))
+    #endif
+    """
+    int rd_ctz64(uint64_t x) noexcept nogil
+    void rd_prefetch(const void* p) noexcept nogil
+
+# Same limits as native.agents_py; a task's terms live in fixed stack arrays of MAX_TERMS.
+cdef enum:
+    MAX_LEVEL = 5
+    MAX_CHANNELS = 64
+    MAX_TERMS = 64
+    STACK_K = 32
+    H_LEASE = 0
+    H_IDLE = 1
+    H_LOAD = 2
+    H_TOTAL = 3
+    H_COLS = 4
+    PREFETCH = 8
+
+cdef int64_t MAX_SLOT = 2147483647
+cdef int64_t MAX_PRIORITY = 1000000
+
+
+cdef struct Terms:
+    int n
+    int64_t base  # sum of the required levels: the agent-independent part of `need`
+    int32_t skill[MAX_TERMS]
+    int32_t level[MAX_TERMS]
+
+
+cdef int load_terms(Terms* t, object skills, object levels, int n_skills) except -1:
+    cdef Py_ssize_t n = len(skills), i
+    cdef long s, lv
+    if len(levels) != n:
+        raise ValueError("skills and levels differ in length")
+    if n > MAX_TERMS:
+        raise ValueError(f"at most {MAX_TERMS} skill terms")
+    t.n = <int>n
+    t.base = 0
+    for i in range(n):
+        s = skills[i]
+        lv = levels[i]
+        if s < 0 or s >= n_skills:
+            raise ValueError(f"skill {s} out of range")
+        if lv < 0 or lv > MAX_LEVEL:
+            raise ValueError(f"level {lv} out of range 0..{MAX_LEVEL}")
+        t.skill[i] = <int32_t>s
+        t.level[i] = <int32_t>lv
+        t.base += lv
+    return 0
+
+
+cdef int check_now(double now) except -1:
+    if not isfinite(now):
+        raise ValueError("now must be finite")
+    return 0
+
+
+cdef int check_priority(object priority) except -1:
+    cdef long long p = priority
+    if p < 0 or p > MAX_PRIORITY:
+        raise ValueError(f"priority must be in 0..{MAX_PRIORITY}")
+    return 0
+
+
+cdef int check_target(double target) except -1:
+    if not (isfinite(target) and target > 0.0):
+        raise ValueError("target must be finite and > 0")
+    return 0
+
+
+cdef inline double fit_ratio(int64_t need, double total) noexcept nogil:
+    cdef double f
+    if total <= 0:
+        return 1.0
+    f = <double>need / total
+    return f if f < 1.0 else 1.0
+
+
+cdef inline double fit_of(const uint8_t* row, double total, int64_t base,
+                          const int32_t* ps, const int32_t* pl, int n) noexcept nogil:
+    cdef int64_t need = base
+    cdef int j
+    cdef int32_t lv
+    for j in range(n):
+        lv = row[ps[j]]
+        need += lv if lv < pl[j] else pl[j]
+    return fit_ratio(need, total)
+
+
+cdef inline bint row_holds(const uint8_t* row, const int32_t* sk, const int32_t* lv,
+                            int n) noexcept nogil:
+    cdef int i
+    for i in range(n):
+        if row[sk[i]] < lv[i]:
+            return False
+    return True
+
+
+cdef inline double idle_of(double idle_since, double now, double half_life) noexcept nogil:
+    # Written as `not d > 0` so that it reads like the twin's max(0.0, d) for every input.
+    cdef double d = now - idle_since
+    if not d > 0.0:
+        return 0.0
+    return d / (d + half_life)
+
+
+# -- top-k: a heap whose root is the worst kept candidate --------------------------------------
+
+cdef struct Cand:
+    double score
+    double since
+    int64_t id
+
+
+cdef inline bint better(const Cand* x, const Cand* y) noexcept nogil:
+    if x.score != y.score:
+        return x.score > y.score
+    if x.since != y.since:
+        return x.since < y.since
+    return x.id < y.id
+
+
+cdef int cmp_cand(const void* x, const void* y) noexcept nogil:
+    if better(<const Cand*>x, <const Cand*>y):
+        return -1
+    return 1 if better(<const Cand*>y, <const Cand*>x) else 0
+
+
+cdef struct TopK:
+    Cand* h
+    Py_ssize_t n
+    Py_ssize_t k
+
+
+cdef int topk_init(TopK* t, Py_ssize_t k, Cand* stack) except -1:
+    t.n = 0
+    t.k = k
+    t.h = stack
+    if k > STACK_K:
+        t.h = <Cand*>malloc(k * sizeof(Cand))
+        if t.h == NULL:
+            raise MemoryError()
+    return 0
+
+
+cdef inline void topk_push(TopK* t, double score, double since, int64_t id) noexcept nogil:
+    cdef Cand c
+    cdef Py_ssize_t i, p, ch
+    c.score = score
+    c.since = since
+    c.id = id
+    if t.n < t.k:
+        i = t.n
+        t.n += 1
+        while i > 0:
+            p = (i - 1) >> 1
+            if not better(&t.h[p], &c):
+                break
+            t.h[i] = t.h[p]
+            i = p
+        t.h[i] = c
+    elif better(&c, &t.h[0]):
+        i = 0
+        while True:
+            ch = 2 * i + 1
+            if ch >= t.n:
+                break
+            if ch + 1 < t.n and better(&t.h[ch], &t.h[ch + 1]):
+                ch += 1
+            if not better(&c, &t.h[ch]):
+                break
+            t.h[i] = t.h[ch]
+            i = ch
+        t.h[i] = c
+
+
+cdef list topk_finish(TopK* t, Cand* stack):
+    cdef Py_ssize_t i
+    qsort(t.h, t.n, sizeof(Cand), cmp_cand)
+    out = [t.h[i].id for i in range(t.n)]
+    if t.h != stack:
+        free(t.h)
+    return out
+
+
+include "_agents.pxi"
+include "_tasks.pxi"
+include "_batch.pxi"

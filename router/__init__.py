@@ -1,0 +1,3 @@
+"""routerd: a self-hosted omnichannel routing daemon for contact centers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,107 @@
+"""What the engine decides, each decision with its explanation where it chose between candidates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One candidate a decision weighed: its weighted score and the raw parts behind it."""
+
+    agent_id: str
+    interaction_id: str
+    score: float
+    parts: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a match was made: how it was chosen, the winner and the runners-up it beat."""
+
+    rule: str  # best_agent | best_task | batch | sticky
+    chosen: Candidate
+    runners_up: tuple[Candidate, ...] = ()
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Offered:
+    """Offer the interaction to the agent until `deadline`."""
+
+    offer_id: str
+    interaction_id: str
+    agent_id: str
+    deadline: float
+    explanation: Explanation
+
+
+@dataclass(frozen=True, slots=True)
+class Assigned:
+    """The agent accepted: the interaction is theirs."""
+
+    interaction_id: str
+    agent_id: str
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """No agent could take the interaction now; it waits in its queue."""
+
+    interaction_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class Requeued:
+    """An offer fell through; the interaction is back at its original place in the queue."""
+
+    interaction_id: str
+    agent_id: str
+    offer_id: str
+    reason: str  # rejected | expired | agent_left
+
+
+@dataclass(frozen=True, slots=True)
+class Escalated:
+    """An escalation step changed what the waiting interaction requires."""
+
+    interaction_id: str
+    step: int
+    skills: Mapping[str, int]
+    groups: tuple[str, ...]
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatusSet:
+    """routerd changed an agent's status (not_responding after misses, offline when its lease lapsed)."""
+
+    agent_id: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpStarted:
+    """The interaction is complete; the agent's capacity stays held until `until`."""
+
+    interaction_id: str
+    agent_id: str
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The interaction reached a final state (done, abandoned, expired)."""
+
+    interaction_id: str
+    state: str
+    reason: str
+
+
+Decision = (
+    Offered | Assigned | Queued | Requeued | Escalated | AgentStatusSet | WrapUpStarted | Finished
+)

@@ -1,0 +1,425 @@
+"""The sans-I/O routing engine: events and a clock in, decisions out; no network, no Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from router import decisions as d
+from router import events as e
+from router.backlog import Backlog
+from router.clock import Clock
+from router.config.model import RoutingConfig
+from router.errors import Conflict, InvalidInput, NotFound
+from router.matcher import Matcher
+from router.model import FINAL_STATES, Agent, AgentStatus, Offer, Task, TaskState
+from router.roster import Roster
+from router.sessions import Sessions
+from router.timers import Timers, TimerKind
+
+Out = list[d.Decision]
+
+
+class Engine:
+    """Routes interactions to agents; the caller commits each decision before acting on it."""
+
+    def __init__(self, config: RoutingConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.roster = Roster(config)
+        self.backlog = Backlog(config, self.roster.index)
+        self.matcher = Matcher(config, self.roster, self.backlog)
+        self.timers = Timers()
+        self.sessions = Sessions(config.sticky_ttl)
+        self.tasks: dict[str, Task] = {}
+        self.offers: dict[str, Offer] = {}
+        self.seq = 0
+        self._batching = False
+        self._handlers: dict[type, Callable[[Any, float, Out], None]] = {
+            e.InteractionArrived: self._arrived,
+            e.AgentUpserted: self._agent_upserted,
+            e.AgentStatusChanged: self._status_changed,
+            e.AgentHeartbeat: self._heartbeat,
+            e.OfferAccepted: self._accepted,
+            e.OfferRejected: self._rejected,
+            e.OfferExpired: self._expired,
+            e.InteractionCompleted: self._completed,
+            e.InteractionAbandoned: self._abandoned,
+            e.Tick: lambda ev, now, out: None,
+        }
+        self._timer_handlers: dict[TimerKind, Callable[[str, float, Out], None]] = {
+            TimerKind.OFFER: self._offer_timer,
+            TimerKind.WRAP_UP: self._wrap_timer,
+            TimerKind.LEASE: self._lease_timer,
+            TimerKind.ESCALATE: self._escalate_timer,
+            TimerKind.MAX_WAIT: self._max_wait_timer,
+            TimerKind.STICKY: self._sticky_timer,
+        }
+
+    # -- driving ---------------------------------------------------------------------------
+
+    def handle(self, event: e.Event) -> list[d.Decision]:
+        """Apply one event at the clock's time, after whatever fell due before it."""
+        now = self.clock()
+        out: Out = []
+        self._fire_due(now, out)
+        self._handlers[type(event)](event, now, out)
+        return out
+
+    def handle_batch(self, events: Iterable[e.Event]) -> list[d.Decision]:
+        """Apply many events, then match everything waiting in one batch (start, bulk login)."""
+        now = self.clock()
+        out: Out = []
+        self._fire_due(now, out)
+        self._batching = True
+        try:
+            for event in events:
+                self._handlers[type(event)](event, now, out)
+        finally:
+            self._batching = False
+        self.rebalance(now, out)
+        return out
+
+    def task(self, task_id: str) -> Task:
+        """An interaction the engine still tracks (read it, don't change it), or NotFound."""
+        return self._task(task_id)
+
+    def agent(self, agent_id: str) -> Agent:
+        """An agent's record (read it, don't change it), or NotFound."""
+        return self.roster.get(agent_id)
+
+    def load(self, agent_id: str) -> int:
+        """Capacity units the agent's work holds now."""
+        return self.roster.load(self.roster.get(agent_id))
+
+    def next_deadline(self) -> float | None:
+        """When the engine next needs a Tick (the earliest armed timer), if ever."""
+        return self.timers.next_at()
+
+    def _fire_due(self, now: float, out: Out) -> None:
+        while (due := self.timers.pop_due(now)) is not None:
+            when, kind, ref = due
+            self._timer_handlers[kind](ref, when, out)
+
+    def rebalance(self, now: float, out: Out) -> None:
+        """Batch-match every routable agent against the waiting tasks."""
+        free = [a for a in self.roster if self.roster.routable(a)]
+        for agent in free:
+            self._serve_sticky(agent, now, out)
+        free = [a for a in free if self.roster.routable(a)]
+        if free and len(self.backlog):
+            for task, agent, expl in self.matcher.batch(len(free), now):
+                self.backlog.remove(task)
+                self._offer(task, agent, expl, now, out)
+
+    # -- interactions ----------------------------------------------------------------------
+
+    def _arrived(self, ev: e.InteractionArrived, now: float, out: Out) -> None:
+        task = self._new_task(ev, now)
+        self.tasks[task.id] = task
+        queue = self.config.queues[task.queue]
+        if queue.max_wait is not None:
+            self.timers.add(now + queue.max_wait, TimerKind.MAX_WAIT, task.id)
+        self.arm_escalation(task)
+        if not self._stick(task, now, out):
+            self._place(task, now, out, d.Queued(task.id, task.queue))
+
+    def _new_task(self, ev: e.InteractionArrived, now: float) -> Task:
+        if ev.interaction_id in self.tasks:
+            raise Conflict(f"interaction {ev.interaction_id!r} exists")
+        queue = self.config.queues.get(ev.queue)
+        if queue is None:
+            raise InvalidInput("queue", f"unknown queue {ev.queue!r}")
+        if ev.channel not in queue.channels:
+            raise InvalidInput("channel", f"queue {queue.name!r} does not serve {ev.channel!r}")
+        skills = dict(queue.skills)
+        for name, level in ev.skills.items():
+            if name not in self.config.skills:
+                raise InvalidInput(f"skills.{name}", "unknown skill")
+            skills[name] = max(level, skills.get(name, 0))
+        self.seq += 1
+        priority = queue.priority if ev.priority is None else ev.priority
+        return Task(
+            ev.interaction_id, ev.channel, queue.name, priority, skills, dict(queue.preferred),
+            queue.groups, now, self.seq, session=ev.session_id,
+        )  # fmt: skip
+
+    def _place(self, task: Task, now: float, out: Out, waiting: d.Decision | None) -> None:
+        """Offer the task to its best agent now, or put it in the backlog."""
+        match = None if self._batching else self.matcher.agent_for(task, now)
+        if match is None:
+            task.state = TaskState.QUEUED
+            self.backlog.push(task)
+            if waiting is not None:
+                out.append(waiting)
+        else:
+            self._offer(task, match[0], match[1], now, out)
+
+    def _offer(self, task: Task, agent: Agent, expl: d.Explanation, now: float, out: Out) -> None:
+        offer = Offer(f"{task.id}~{task.seq}.{len(task.excluded)}.{task.step}", task.id,
+                      agent.id, now + self.config.offers.timeout)  # fmt: skip
+        while offer.id in self.offers:
+            offer.id += "+"
+        self.offers[offer.id] = offer
+        task.state, task.agent, task.offer = TaskState.OFFERED, agent.id, offer.id
+        agent.offer = offer.id
+        agent.active.add(task.id)
+        self.roster.add_load(agent, task.channel, +1)
+        self.roster.sync(agent)
+        self.timers.add(offer.deadline, TimerKind.OFFER, offer.id)
+        out.append(d.Offered(offer.id, task.id, agent.id, offer.deadline, expl))
+
+    def _completed(self, ev: e.InteractionCompleted, now: float, out: Out) -> None:
+        task = self._task(ev.interaction_id)
+        if task.state is not TaskState.ASSIGNED or task.agent is None:
+            raise Conflict(f"interaction {task.id!r} is {task.state}, not assigned")
+        agent = self.roster.get(task.agent)
+        if task.session is not None:
+            self.sessions.touch(task.session, agent.id, now)
+        wrap = self.config.channels[task.channel].wrap_up
+        if wrap > 0:
+            task.state = TaskState.WRAP_UP
+            task.wrap_until = now + wrap
+            self.timers.add(now + wrap, TimerKind.WRAP_UP, task.id)
+            out.append(d.WrapUpStarted(task.id, agent.id, now + wrap))
+        else:
+            self._finish(task, TaskState.DONE, "completed", now, out)
+
+    def _abandoned(self, ev: e.InteractionAbandoned, now: float, out: Out) -> None:
+        task = self._task(ev.interaction_id)
+        if task.state in FINAL_STATES or task.state is TaskState.WRAP_UP:
+            raise Conflict(f"interaction {task.id!r} is already {task.state}")
+        self._finish(task, TaskState.ABANDONED, "customer", now, out)
+
+    def _finish(self, task: Task, state: TaskState, reason: str, now: float, out: Out) -> None:
+        """Move the task to a final state, releasing whatever it held."""
+        if task.id in self.backlog:
+            self.backlog.remove(task)
+        if task.offer is not None:
+            del self.offers[task.offer]
+        agent = self.roster.get(task.agent) if task.agent is not None else None
+        if agent is not None and agent.offer == task.offer:
+            agent.offer = None
+        if task.sticky_agent is not None:
+            self.sessions.unhold(task.sticky_agent, task.id)
+        task.state, task.offer, task.ended_at = state, None, now
+        out.append(d.Finished(task.id, state.value, reason))
+        if agent is not None:
+            self._release(agent, task, now)
+            self._backfill(agent, now, out)
+        del self.tasks[task.id]
+
+    def _release(self, agent: Agent, task: Task, now: float) -> None:
+        agent.active.discard(task.id)
+        self.roster.add_load(agent, task.channel, -1)
+        if not agent.active:
+            agent.idle_since = now
+        self.roster.sync(agent)
+
+    def _task(self, task_id: str) -> Task:
+        try:
+            return self.tasks[task_id]
+        except KeyError:
+            raise NotFound(f"interaction {task_id!r} not found") from None
+
+    # -- offers ----------------------------------------------------------------------------
+
+    def _take_offer(self, offer_id: str) -> tuple[Offer, Task, Agent]:
+        offer = self.offers.get(offer_id)
+        if offer is None:
+            raise NotFound(f"offer {offer_id!r} not found or no longer open")
+        return offer, self.tasks[offer.task], self.roster.get(offer.agent)
+
+    def _accepted(self, ev: e.OfferAccepted, now: float, out: Out) -> None:
+        offer, task, agent = self._take_offer(ev.offer_id)
+        del self.offers[offer.id]
+        task.state, task.offer, task.answered_at = TaskState.ASSIGNED, None, now
+        agent.offer, agent.missed, agent.idle_since = None, 0, now
+        if task.session is not None:
+            self.sessions.touch(task.session, agent.id, now)
+        self.roster.sync(agent)
+        out.append(d.Assigned(task.id, agent.id, offer.id))
+        self._backfill(agent, now, out)
+
+    def _rejected(self, ev: e.OfferRejected, now: float, out: Out) -> None:
+        self._fall_through(self._take_offer(ev.offer_id), "rejected", now, out)
+
+    def _expired(self, ev: e.OfferExpired, now: float, out: Out) -> None:
+        self._fall_through(self._take_offer(ev.offer_id), "expired", now, out)
+
+    def _offer_timer(self, offer_id: str, when: float, out: Out) -> None:
+        if offer_id in self.offers:
+            self._fall_through(self._take_offer(offer_id), "expired", when, out)
+
+    def _fall_through(self, taken: tuple[Offer, Task, Agent], reason: str, now: float,
+                      out: Out) -> None:  # fmt: skip
+        """The offer ended without an accept: requeue the task in place, skip that agent."""
+        offer, task, agent = taken
+        del self.offers[offer.id]
+        agent.offer = None
+        self._release(agent, task, now)
+        task.agent, task.offer = None, None
+        task.excluded = task.excluded | {agent.id}
+        if reason == "expired":
+            agent.missed += 1
+            if agent.missed >= self.config.offers.max_missed:
+                self._set_status(agent, AgentStatus.NOT_RESPONDING, "missed_offers", now, out)
+        self._requeue(task, agent.id, offer.id, reason, now, out)
+        self._backfill(agent, now, out)
+
+    def _requeue(self, task: Task, agent_id: str, offer_id: str, reason: str, now: float,
+                 out: Out) -> None:  # fmt: skip
+        out.append(d.Requeued(task.id, agent_id, offer_id, reason))
+        max_wait = self.config.queues[task.queue].max_wait
+        if max_wait is not None and now >= task.arrived_at + max_wait:
+            self._finish(task, TaskState.EXPIRED, "max_wait", now, out)
+        else:
+            self._place(task, now, out, None)
+
+    # -- agents ----------------------------------------------------------------------------
+
+    def _agent_upserted(self, ev: e.AgentUpserted, now: float, out: Out) -> None:
+        agent = self.roster.upsert(ev.agent_id, ev.skills, ev.groups, ev.capacity, ev.caps)
+        self.roster.sync(agent)
+        self._backfill(agent, now, out)
+
+    def _status_changed(self, ev: e.AgentStatusChanged, now: float, out: Out) -> None:
+        agent = self.roster.get(ev.agent_id)
+        try:
+            status = AgentStatus(ev.status)
+        except ValueError:
+            raise InvalidInput("status", f"unknown status {ev.status!r}") from None
+        if status is AgentStatus.NOT_RESPONDING:
+            raise InvalidInput("status", "not_responding is set by routerd, not by agents")
+        if status is not AgentStatus.OFFLINE:
+            self._renew_lease(agent, now)
+        self._set_status(agent, status, "agent", now, out, announce=False)
+        self._backfill(agent, now, out)
+
+    def _heartbeat(self, ev: e.AgentHeartbeat, now: float, out: Out) -> None:
+        agent = self.roster.get(ev.agent_id)
+        if agent.status is not AgentStatus.OFFLINE:
+            self._renew_lease(agent, now)
+            self.roster.sync(agent)
+
+    def _renew_lease(self, agent: Agent, now: float) -> None:
+        agent.lease_until = now + self.config.presence_lease
+        self.timers.add(agent.lease_until, TimerKind.LEASE, agent.id)
+
+    def _lease_timer(self, agent_id: str, when: float, out: Out) -> None:
+        agent = self.roster.get(agent_id) if agent_id in self.roster else None
+        if agent is not None and agent.status is not AgentStatus.OFFLINE:
+            if agent.lease_until <= when:
+                self._set_status(agent, AgentStatus.OFFLINE, "lease_expired", when, out)
+
+    def _set_status(self, agent: Agent, status: AgentStatus, reason: str, now: float, out: Out,
+                    announce: bool = True) -> None:  # fmt: skip
+        """Change the status; leaving `available` takes back the pending offer."""
+        was = agent.status
+        agent.status = status
+        if status is AgentStatus.AVAILABLE:
+            agent.missed = 0
+            if was is not AgentStatus.AVAILABLE and not agent.active:
+                agent.idle_since = now
+        if status is AgentStatus.OFFLINE:
+            agent.lease_until = min(agent.lease_until, now)
+        if announce:
+            out.append(d.AgentStatusSet(agent.id, status.value, reason))
+        if status is not AgentStatus.AVAILABLE and agent.offer is not None:
+            offer_id = agent.offer
+            self._fall_through(self._take_offer(offer_id), "agent_left", now, out)
+        if not self.roster.present(agent, now) or status is AgentStatus.OFFLINE:
+            for task_id in self.sessions.release_holds(agent.id):
+                self._unstick(self.tasks[task_id], now, out)
+        self.roster.sync(agent)
+
+    def _backfill(self, agent: Agent, now: float, out: Out) -> None:
+        """Event-driven backfill: give a newly free agent its sticky work, else the best task."""
+        if self._batching or not self.roster.routable(agent):
+            return
+        if agent.lease_until < now:
+            return
+        self._serve_sticky(agent, now, out)
+        if self.roster.routable(agent):
+            match = self.matcher.task_for(agent, now)
+            if match is not None:
+                self.backlog.remove(match[0])
+                self._offer(match[0], agent, match[1], now, out)
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def _wrap_timer(self, task_id: str, when: float, out: Out) -> None:
+        task = self.tasks.get(task_id)
+        if task is not None and task.state is TaskState.WRAP_UP:
+            self._finish(task, TaskState.DONE, "wrap_up_ended", when, out)
+
+    def _max_wait_timer(self, task_id: str, when: float, out: Out) -> None:
+        task = self.tasks.get(task_id)
+        if task is not None and task.state is TaskState.QUEUED:
+            self._finish(task, TaskState.EXPIRED, "max_wait", when, out)
+
+    def arm_escalation(self, task: Task) -> None:
+        """Arm the timer of the task's next escalation step, if any."""
+        steps = self.config.queues[task.queue].escalation
+        if task.step < len(steps):
+            self.timers.add(task.arrived_at + steps[task.step].after, TimerKind.ESCALATE, task.id)
+
+    def _escalate_timer(self, task_id: str, when: float, out: Out) -> None:
+        task = self.tasks.get(task_id)
+        if task is None or task.state not in (TaskState.QUEUED, TaskState.OFFERED):
+            return
+        step = self.config.queues[task.queue].escalation[task.step]
+        waiting = task.id in self.backlog
+        if waiting:
+            self.backlog.remove(task)
+        for skill, level in step.relax_skills.items():
+            if level <= 0:
+                task.skills.pop(skill, None)
+            elif skill in task.skills:
+                task.skills[skill] = min(task.skills[skill], level)
+        task.groups = tuple(dict.fromkeys((*task.groups, *step.add_groups)))
+        task.priority += step.raise_priority
+        task.step += 1
+        self.arm_escalation(task)
+        out.append(d.Escalated(task.id, task.step, dict(task.skills), task.groups, task.priority))
+        if waiting:
+            self._place(task, when, out, None)
+
+    # -- sticky sessions -------------------------------------------------------------------
+
+    def _stick(self, task: Task, now: float, out: Out) -> bool:
+        """Send a later contact of a session to its agent; False when it should route afresh."""
+        owner = self.sessions.owner(task.session, now) if task.session else None
+        agent = self.roster.get(owner) if owner is not None and owner in self.roster else None
+        if agent is None or not self.roster.present(agent, now):
+            return False
+        task.sticky_agent, task.sticky_until = agent.id, self.sessions.until(task.session)
+        if self.roster.routable(agent) and self.roster.ready(agent, task.channel):
+            self._offer(task, agent, self._sticky_expl(agent, task), now, out)
+        else:
+            self.sessions.hold(agent.id, task.id)
+            self.timers.add(task.sticky_until, TimerKind.STICKY, task.id)
+            out.append(d.Queued(task.id, task.queue))
+        return True
+
+    def _sticky_expl(self, agent: Agent, task: Task) -> d.Explanation:
+        cand = d.Candidate(agent.id, task.id, 0.0, {"sticky": 1.0})
+        return d.Explanation("sticky", cand, (), self.matcher.weights)
+
+    def _serve_sticky(self, agent: Agent, now: float, out: Out) -> None:
+        for task_id in self.sessions.held(agent.id):
+            task = self.tasks[task_id]
+            if self.roster.routable(agent) and self.roster.ready(agent, task.channel):
+                self.sessions.unhold(agent.id, task_id)
+                self._offer(task, agent, self._sticky_expl(agent, task), now, out)
+
+    def _sticky_timer(self, task_id: str, when: float, out: Out) -> None:
+        task = self.tasks.get(task_id)
+        if task is not None and task.sticky_agent is not None and task.state is TaskState.QUEUED:
+            if self.sessions.unhold(task.sticky_agent, task_id):
+                self._unstick(task, when, out)
+
+    def _unstick(self, task: Task, now: float, out: Out) -> None:
+        """The sticky agent is gone or the TTL passed: route the task like any other."""
+        task.sticky_agent = None
+        self._place(task, now, out, None)

@@ -1,0 +1,98 @@
+"""What the engine is told: the events its drivers feed it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionArrived:
+    """A classified contact; `skills` add to the queue's own requirements."""
+
+    interaction_id: str
+    channel: str
+    queue: str
+    priority: int | None = None
+    skills: Mapping[str, int] = field(default_factory=dict)
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUpserted:
+    """An agent's profile was created or changed; status and work are kept."""
+
+    agent_id: str
+    skills: Mapping[str, int]
+    groups: tuple[str, ...] = ()
+    capacity: int | None = None
+    caps: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatusChanged:
+    """The agent set its status; any status renews the presence lease except offline."""
+
+    agent_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHeartbeat:
+    """The agent's desktop is alive: renew its presence lease."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAccepted:
+    """The agent took the offered interaction."""
+
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRejected:
+    """The agent declined the offered interaction."""
+
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferExpired:
+    """The offer's deadline passed (the engine also finds this out by itself on a tick)."""
+
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionCompleted:
+    """The agent finished the interaction; wrap-up starts."""
+
+    interaction_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionAbandoned:
+    """The customer left (hung up, closed the chat) before the end."""
+
+    interaction_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Nothing happened but time: lets the engine fire what is due."""
+
+
+Event = (
+    InteractionArrived
+    | AgentUpserted
+    | AgentStatusChanged
+    | AgentHeartbeat
+    | OfferAccepted
+    | OfferRejected
+    | OfferExpired
+    | InteractionCompleted
+    | InteractionAbandoned
+    | Tick
+)

@@ -1,0 +1,144 @@
+"""The agents: their records, kernel slots, presence and load, kept in step with the kernel index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from native import AgentIndex
+from router.config.model import MAX_LEVEL, RoutingConfig
+from router.errors import InvalidInput, NotFound
+from router.model import Agent, AgentStatus
+
+
+def _channel_mask(config: RoutingConfig, names: frozenset[str]) -> int:
+    return sum(1 << config.channels[n].index for n in names)
+
+
+def new_agent_index(config: RoutingConfig) -> AgentIndex:
+    """An empty kernel index shaped by the routing file's skills, channels and weights."""
+    chans = sorted(config.channels.values(), key=lambda c: c.index)
+    w = config.scoring
+    return AgentIndex(
+        len(config.skills),
+        [c.cost for c in chans],
+        [_channel_mask(config, c.blocks) for c in chans],
+        [_channel_mask(config, c.interruptible_by) for c in chans],
+        (w.skill_fit, w.load, w.idle, w.sla_urgency, w.priority),
+        w.idle_half_life,
+    )
+
+
+class Roster:
+    """Every known agent, by id and by kernel slot."""
+
+    def __init__(self, config: RoutingConfig) -> None:
+        self.config = config
+        self.index = new_agent_index(config)
+        self._agents: dict[str, Agent] = {}
+        self._by_slot: list[str | None] = []
+        self._free: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._agents)
+
+    def __iter__(self) -> Iterator[Agent]:
+        return iter(self._agents.values())
+
+    def __contains__(self, agent_id: object) -> bool:
+        return agent_id in self._agents
+
+    def get(self, agent_id: str) -> Agent:
+        """The agent, or NotFound."""
+        try:
+            return self._agents[agent_id]
+        except KeyError:
+            raise NotFound(f"agent {agent_id!r} not found") from None
+
+    def at(self, slot: int) -> Agent:
+        """The agent in a kernel slot."""
+        agent_id = self._by_slot[slot]
+        assert agent_id is not None, f"empty slot {slot}"
+        return self._agents[agent_id]
+
+    def upsert(
+        self,
+        agent_id: str,
+        skills: Mapping[str, int],
+        groups: tuple[str, ...],
+        capacity: int | None,
+        caps: Mapping[str, int],
+    ) -> Agent:
+        """Create the agent or replace its profile; status, presence and work are kept."""
+        self._validate(skills, groups, caps)
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            agent = Agent(agent_id, self._take_slot(agent_id), {}, (), 0, {})
+            self._agents[agent_id] = agent
+        agent.skills = {s: lvl for s, lvl in skills.items() if lvl > 0}
+        agent.groups = tuple(groups)
+        agent.capacity = self.config.agent_capacity if capacity is None else capacity
+        agent.caps = dict(caps)
+        self._push_profile(agent)
+        return agent
+
+    def _validate(
+        self, skills: Mapping[str, int], groups: tuple[str, ...], caps: Mapping[str, int]
+    ) -> None:
+        for name, level in skills.items():
+            if name not in self.config.skills:
+                raise InvalidInput(f"skills.{name}", "unknown skill")
+            if not 0 <= level <= MAX_LEVEL:
+                raise InvalidInput(f"skills.{name}", f"level must be 0..{MAX_LEVEL}")
+        for group in groups:
+            if group not in self.config.groups:
+                raise InvalidInput("groups", f"unknown group {group!r}")
+        for channel, cap in caps.items():
+            if channel not in self.config.channels:
+                raise InvalidInput(f"caps.{channel}", "unknown channel")
+            if cap < 0:
+                raise InvalidInput(f"caps.{channel}", "must be >= 0")
+
+    def _take_slot(self, agent_id: str) -> int:
+        if self._free:
+            slot = self._free.pop()
+            self._by_slot[slot] = agent_id
+        else:
+            slot = len(self._by_slot)
+            self._by_slot.append(agent_id)
+        return slot
+
+    def _push_profile(self, agent: Agent) -> None:
+        levels = [0] * len(self.config.skills)
+        for name, level in agent.skills.items():
+            levels[self.config.skills[name].index] = level
+        chans = sorted(self.config.channels.values(), key=lambda c: c.index)
+        caps = [agent.caps.get(c.name, c.max_per_agent) for c in chans]
+        self.index.set_agent(
+            agent.slot, levels, self.config.group_mask(agent.groups), agent.capacity, caps
+        )
+
+    def routable(self, agent: Agent) -> bool:
+        """May be offered work now: available and no offer pending (one offer at a time)."""
+        return agent.status is AgentStatus.AVAILABLE and agent.offer is None
+
+    def sync(self, agent: Agent) -> None:
+        """Push the agent's routability, lease and idle time to the kernel."""
+        self.index.set_presence(
+            agent.slot, self.routable(agent), agent.lease_until, agent.idle_since
+        )
+
+    def add_load(self, agent: Agent, channel: str, delta: int) -> None:
+        """One interaction of `channel` more (+1) or less (-1) on the agent."""
+        self.index.add_load(agent.slot, self.config.channels[channel].index, delta)
+
+    def ready(self, agent: Agent, channel: str) -> bool:
+        """Routable with room for one more interaction of `channel`."""
+        return self.index.ready(agent.slot, self.config.channels[channel].index)
+
+    def load(self, agent: Agent) -> int:
+        """Capacity units in use (offered, assigned and wrapping up)."""
+        return self.index.load(agent.slot)
+
+    def present(self, agent: Agent, now: float) -> bool:
+        """Logged in with a live presence lease."""
+        return agent.status is not AgentStatus.OFFLINE and agent.lease_until >= now

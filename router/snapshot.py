@@ -1,0 +1,115 @@
+"""The engine's state as plain data, and the engine rebuilt from it (the daemon's restart path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router import decisions as d
+from router.engine import Engine
+from router.model import Agent, AgentStatus, Offer, Task, TaskState
+from router.timers import TimerKind
+
+FORMAT = 1
+
+
+def snapshot(engine: Engine) -> dict[str, Any]:
+    """Everything needed to rebuild the engine: agents, live tasks, open offers, sessions."""
+    return {
+        "format": FORMAT,
+        "seq": engine.seq,
+        "agents": [_agent_data(a) for a in engine.roster],
+        "tasks": [_task_data(t) for t in engine.tasks.values()],
+        "offers": [[o.id, o.task, o.agent, o.deadline] for o in engine.offers.values()],
+        "sessions": engine.sessions.snapshot(),
+    }
+
+
+def _agent_data(a: Agent) -> dict[str, Any]:
+    return {
+        "id": a.id, "skills": a.skills, "groups": list(a.groups), "capacity": a.capacity,
+        "caps": a.caps, "status": a.status.value, "lease_until": a.lease_until,
+        "idle_since": a.idle_since, "missed": a.missed,
+    }  # fmt: skip
+
+
+def _task_data(t: Task) -> dict[str, Any]:
+    return {
+        "id": t.id, "channel": t.channel, "queue": t.queue, "priority": t.priority,
+        "skills": t.skills, "preferred": t.preferred, "groups": list(t.groups),
+        "arrived_at": t.arrived_at, "seq": t.seq, "state": t.state.value, "agent": t.agent,
+        "offer": t.offer, "excluded": sorted(t.excluded), "step": t.step, "session": t.session,
+        "sticky_agent": t.sticky_agent, "sticky_until": t.sticky_until,
+        "answered_at": t.answered_at, "wrap_until": t.wrap_until,
+    }  # fmt: skip
+
+
+def restore(engine: Engine, data: dict[str, Any]) -> list[d.Decision]:
+    """Load a snapshot into a fresh engine, then route what waits in one batch.
+
+    Offers whose deadline has passed by the engine's clock are requeued by the first tick;
+    live ones keep their deadline.
+    """
+    if engine.tasks or len(engine.roster):
+        raise ValueError("restore needs a fresh engine")
+    engine.seq = int(data["seq"])
+    for a in data["agents"]:
+        _restore_agent(engine, a)
+    offers = {o[0]: Offer(o[0], o[1], o[2], float(o[3])) for o in data["offers"]}
+    for t in data["tasks"]:
+        _restore_task(engine, _task_from(t), offers)
+    for session, (agent_id, until) in data["sessions"].items():
+        engine.sessions.set_owner(session, agent_id, float(until))
+    for agent in engine.roster:
+        engine.roster.sync(agent)
+    return engine.handle_batch([])
+
+
+def _restore_agent(engine: Engine, a: dict[str, Any]) -> None:
+    agent = engine.roster.upsert(a["id"], a["skills"], tuple(a["groups"]), a["capacity"], a["caps"])
+    agent.status = AgentStatus(a["status"])
+    agent.lease_until = float(a["lease_until"])
+    agent.idle_since = float(a["idle_since"])
+    agent.missed = int(a["missed"])
+    if agent.status is not AgentStatus.OFFLINE:
+        engine.timers.add(agent.lease_until, TimerKind.LEASE, agent.id)
+
+
+def _task_from(t: dict[str, Any]) -> Task:
+    return Task(
+        t["id"], t["channel"], t["queue"], int(t["priority"]), dict(t["skills"]),
+        dict(t["preferred"]), tuple(t["groups"]), float(t["arrived_at"]), int(t["seq"]),
+        TaskState(t["state"]), t["agent"], t["offer"], frozenset(t["excluded"]), int(t["step"]),
+        t["session"], t["sticky_agent"], float(t["sticky_until"]), t["answered_at"],
+        wrap_until=float(t["wrap_until"]),
+    )  # fmt: skip
+
+
+def _restore_task(engine: Engine, task: Task, offers: dict[str, Offer]) -> None:
+    engine.tasks[task.id] = task
+    queue = engine.config.queues[task.queue]
+    if task.state in (TaskState.QUEUED, TaskState.OFFERED):
+        if queue.max_wait is not None:
+            engine.timers.add(task.arrived_at + queue.max_wait, TimerKind.MAX_WAIT, task.id)
+        engine.arm_escalation(task)
+    if task.state is TaskState.QUEUED:
+        _restore_waiting(engine, task)
+        return
+    agent = engine.roster.get(task.agent or "")
+    agent.active.add(task.id)
+    engine.roster.add_load(agent, task.channel, +1)
+    if task.state is TaskState.OFFERED:
+        offer = offers[task.offer or ""]
+        engine.offers[offer.id] = offer
+        agent.offer = offer.id
+        engine.timers.add(offer.deadline, TimerKind.OFFER, offer.id)
+    elif task.state is TaskState.WRAP_UP:
+        engine.timers.add(task.wrap_until, TimerKind.WRAP_UP, task.id)
+
+
+def _restore_waiting(engine: Engine, task: Task) -> None:
+    if task.sticky_agent is not None and task.sticky_agent in engine.roster:
+        engine.sessions.hold(task.sticky_agent, task.id)
+        engine.timers.add(task.sticky_until, TimerKind.STICKY, task.id)
+    else:
+        task.sticky_agent = None
+        engine.backlog.push(task)

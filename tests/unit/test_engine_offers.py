@@ -1,0 +1,116 @@
+"""Offers: accept, reject, expiry, requeue in place, misses and not_responding."""
+
+from __future__ import annotations
+
+import pytest
+
+from router import decisions as d
+from router import events as e
+from router.errors import NotFound
+from router.model import TaskState
+from tests.unit.engine_kit import arrive, login, make_engine, offered_to, offers
+
+
+def test_accept_assigns_the_interaction() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    offer = offers(arrive(engine, "t1"))[0]
+    out = engine.handle(e.OfferAccepted(offer.offer_id))
+    assert out[0] == d.Assigned("t1", "a", offer.offer_id)
+
+
+def test_offer_deadline_is_the_configured_timeout() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    assert offers(arrive(engine, "t1"))[0].deadline == 1000.0 + 15
+
+
+def test_accepted_agent_with_room_gets_the_next_chat_at_once() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    first = offers(arrive(engine, "t1"))[0]
+    arrive(engine, "t2")
+    out = engine.handle(e.OfferAccepted(first.offer_id))
+    assert offered_to(out) == {"t2": "a"}
+
+
+def test_rejected_task_goes_to_another_agent() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    login(engine, "b", {"en": 3})
+    offer = offers(arrive(engine, "t1"))[0]
+    out = engine.handle(e.OfferRejected(offer.offer_id))
+    assert offered_to(out) == {"t1": "b"}
+
+
+def test_rejected_task_is_not_offered_again_to_the_same_agent() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    offer = offers(arrive(engine, "t1"))[0]
+    out = engine.handle(e.OfferRejected(offer.offer_id))
+    assert offers(out) == [] and engine.task("t1").state is TaskState.QUEUED
+
+
+def test_requeued_task_keeps_its_place_at_the_head_of_the_queue() -> None:
+    engine, clock = make_engine()
+    login(engine, "a", {"en": 2})
+    offer = offers(arrive(engine, "first", channel="voice"))[0]
+    clock.advance_to(1001.0)
+    arrive(engine, "second", channel="voice")
+    clock.advance_to(1002.0)
+    arrive(engine, "third", channel="voice")
+    engine.handle(e.OfferRejected(offer.offer_id))  # a moves on to "second"
+    assert offered_to(login(engine, "b", {"en": 2})) == {"first": "b"}
+
+
+def test_offer_expires_at_its_deadline() -> None:
+    engine, clock = make_engine()
+    login(engine, "a", {"en": 2})
+    offer = offers(arrive(engine, "t1"))[0]
+    clock.advance_to(offer.deadline)
+    out = engine.handle(e.Tick())
+    assert d.Requeued("t1", "a", offer.offer_id, "expired") in out
+
+
+def test_offer_does_not_expire_before_its_deadline() -> None:
+    engine, clock = make_engine()
+    login(engine, "a", {"en": 2})
+    offer = offers(arrive(engine, "t1"))[0]
+    clock.advance_to(offer.deadline - 0.001)
+    assert engine.handle(e.Tick()) == []
+
+
+def test_accepting_an_expired_offer_is_refused() -> None:
+    engine, clock = make_engine()
+    login(engine, "a", {"en": 2})
+    offer = offers(arrive(engine, "t1"))[0]
+    clock.advance_to(offer.deadline + 1)
+    with pytest.raises(NotFound):
+        engine.handle(e.OfferAccepted(offer.offer_id))
+
+
+def test_missed_offers_make_the_agent_not_responding() -> None:
+    engine, clock = make_engine()
+    login(engine, "a", {"en": 2})
+    for n in range(2):
+        offer = offers(arrive(engine, f"t{n}"))[0]
+        clock.advance_to(offer.deadline)
+        out = engine.handle(e.Tick())
+    assert d.AgentStatusSet("a", "not_responding", "missed_offers") in out
+
+
+def test_not_responding_agent_gets_no_offers() -> None:
+    engine, clock = make_engine()
+    login(engine, "a", {"en": 2})
+    for n in range(2):
+        clock.advance_to(offers(arrive(engine, f"t{n}"))[0].deadline)
+        engine.handle(e.Tick())
+    assert offers(arrive(engine, "t9")) == []
+
+
+def test_going_on_break_takes_back_the_pending_offer() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    offer = offers(arrive(engine, "t1"))[0]
+    out = engine.handle(e.AgentStatusChanged("a", "break"))
+    assert d.Requeued("t1", "a", offer.offer_id, "agent_left") in out
