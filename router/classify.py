@@ -1,4 +1,4 @@
-"""Classification: which queue, priority and extra skills a new contact gets, by the routing file's rules."""
+"""Classification: the queue, priority and extra skills of a new contact, by the file's rules."""
 
 from __future__ import annotations
 

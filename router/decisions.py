@@ -77,7 +77,7 @@ class Escalated:
 
 @dataclass(frozen=True, slots=True)
 class AgentStatusSet:
-    """routerd changed an agent's status (not_responding after misses, offline when its lease lapsed)."""
+    """routerd changed an agent's status: not_responding after misses, offline on a lapsed lease."""
 
     agent_id: str
     status: str

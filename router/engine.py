@@ -15,7 +15,8 @@ from router.matcher import Matcher
 from router.model import FINAL_STATES, Agent, AgentStatus, Offer, Task, TaskState
 from router.roster import Roster
 from router.sessions import Sessions
-from router.timers import Timers, TimerKind
+from router.tasks import escalate, new_task
+from router.timers import TimerKind, Timers
 
 Out = list[d.Decision]
 
@@ -115,7 +116,10 @@ class Engine:
     # -- interactions ----------------------------------------------------------------------
 
     def _arrived(self, ev: e.InteractionArrived, now: float, out: Out) -> None:
-        task = self._new_task(ev, now)
+        if ev.interaction_id in self.tasks:
+            raise Conflict(f"interaction {ev.interaction_id!r} exists")
+        task = new_task(self.config, ev, now, self.seq + 1)
+        self.seq += 1
         self.tasks[task.id] = task
         queue = self.config.queues[task.queue]
         if queue.max_wait is not None:
@@ -123,26 +127,6 @@ class Engine:
         self.arm_escalation(task)
         if not self._stick(task, now, out):
             self._place(task, now, out, d.Queued(task.id, task.queue))
-
-    def _new_task(self, ev: e.InteractionArrived, now: float) -> Task:
-        if ev.interaction_id in self.tasks:
-            raise Conflict(f"interaction {ev.interaction_id!r} exists")
-        queue = self.config.queues.get(ev.queue)
-        if queue is None:
-            raise InvalidInput("queue", f"unknown queue {ev.queue!r}")
-        if ev.channel not in queue.channels:
-            raise InvalidInput("channel", f"queue {queue.name!r} does not serve {ev.channel!r}")
-        skills = dict(queue.skills)
-        for name, level in ev.skills.items():
-            if name not in self.config.skills:
-                raise InvalidInput(f"skills.{name}", "unknown skill")
-            skills[name] = max(level, skills.get(name, 0))
-        self.seq += 1
-        priority = queue.priority if ev.priority is None else ev.priority
-        return Task(
-            ev.interaction_id, ev.channel, queue.name, priority, skills, dict(queue.preferred),
-            queue.groups, now, self.seq, session=ev.session_id,
-        )  # fmt: skip
 
     def _place(self, task: Task, now: float, out: Out, waiting: d.Decision | None) -> None:
         """Offer the task to its best agent now, or put it in the backlog."""
@@ -156,8 +140,12 @@ class Engine:
             self._offer(task, match[0], match[1], now, out)
 
     def _offer(self, task: Task, agent: Agent, expl: d.Explanation, now: float, out: Out) -> None:
-        offer = Offer(f"{task.id}~{task.seq}.{len(task.excluded)}.{task.step}", task.id,
-                      agent.id, now + self.config.offers.timeout)  # fmt: skip
+        offer = Offer(
+            f"{task.id}~{task.seq}.{len(task.excluded)}.{task.step}",
+            task.id,
+            agent.id,
+            now + self.config.offers.timeout,
+        )
         while offer.id in self.offers:
             offer.id += "+"
         self.offers[offer.id] = offer
@@ -251,8 +239,9 @@ class Engine:
         if offer_id in self.offers:
             self._fall_through(self._take_offer(offer_id), "expired", when, out)
 
-    def _fall_through(self, taken: tuple[Offer, Task, Agent], reason: str, now: float,
-                      out: Out) -> None:  # fmt: skip
+    def _fall_through(
+        self, taken: tuple[Offer, Task, Agent], reason: str, now: float, out: Out
+    ) -> None:
         """The offer ended without an accept: requeue the task in place, skip that agent."""
         offer, task, agent = taken
         del self.offers[offer.id]
@@ -263,13 +252,14 @@ class Engine:
         if reason == "expired":
             agent.missed += 1
             if agent.missed >= self.config.offers.max_missed:
-                self._set_status(agent, AgentStatus.NOT_RESPONDING, "missed_offers", now, out)
-        self._requeue(task, agent.id, offer.id, reason, now, out)
+                self._set_status(
+                    agent, AgentStatus.NOT_RESPONDING, now, out, reason="missed_offers"
+                )
+        self._requeue(task, offer, reason, now, out)
         self._backfill(agent, now, out)
 
-    def _requeue(self, task: Task, agent_id: str, offer_id: str, reason: str, now: float,
-                 out: Out) -> None:  # fmt: skip
-        out.append(d.Requeued(task.id, agent_id, offer_id, reason))
+    def _requeue(self, task: Task, offer: Offer, reason: str, now: float, out: Out) -> None:
+        out.append(d.Requeued(task.id, offer.agent, offer.id, reason))
         max_wait = self.config.queues[task.queue].max_wait
         if max_wait is not None and now >= task.arrived_at + max_wait:
             self._finish(task, TaskState.EXPIRED, "max_wait", now, out)
@@ -293,7 +283,7 @@ class Engine:
             raise InvalidInput("status", "not_responding is set by routerd, not by agents")
         if status is not AgentStatus.OFFLINE:
             self._renew_lease(agent, now)
-        self._set_status(agent, status, "agent", now, out, announce=False)
+        self._set_status(agent, status, now, out, reason=None)
         self._backfill(agent, now, out)
 
     def _heartbeat(self, ev: e.AgentHeartbeat, now: float, out: Out) -> None:
@@ -308,12 +298,13 @@ class Engine:
 
     def _lease_timer(self, agent_id: str, when: float, out: Out) -> None:
         agent = self.roster.get(agent_id) if agent_id in self.roster else None
-        if agent is not None and agent.status is not AgentStatus.OFFLINE:
-            if agent.lease_until <= when:
-                self._set_status(agent, AgentStatus.OFFLINE, "lease_expired", when, out)
+        # A renewed lease leaves its old timers behind; only the one at the lease's end counts.
+        if agent and agent.status is not AgentStatus.OFFLINE and agent.lease_until <= when:
+            self._set_status(agent, AgentStatus.OFFLINE, when, out, reason="lease_expired")
 
-    def _set_status(self, agent: Agent, status: AgentStatus, reason: str, now: float, out: Out,
-                    announce: bool = True) -> None:  # fmt: skip
+    def _set_status(
+        self, agent: Agent, status: AgentStatus, now: float, out: Out, *, reason: str | None
+    ) -> None:
         """Change the status; leaving `available` takes back the pending offer."""
         was = agent.status
         agent.status = status
@@ -323,7 +314,7 @@ class Engine:
                 agent.idle_since = now
         if status is AgentStatus.OFFLINE:
             agent.lease_until = min(agent.lease_until, now)
-        if announce:
+        if reason is not None:  # the agent's own changes are not announced back to it
             out.append(d.AgentStatusSet(agent.id, status.value, reason))
         if status is not AgentStatus.AVAILABLE and agent.offer is not None:
             offer_id = agent.offer
@@ -372,14 +363,7 @@ class Engine:
         waiting = task.id in self.backlog
         if waiting:
             self.backlog.remove(task)
-        for skill, level in step.relax_skills.items():
-            if level <= 0:
-                task.skills.pop(skill, None)
-            elif skill in task.skills:
-                task.skills[skill] = min(task.skills[skill], level)
-        task.groups = tuple(dict.fromkeys((*task.groups, *step.add_groups)))
-        task.priority += step.raise_priority
-        task.step += 1
+        escalate(task, step)
         self.arm_escalation(task)
         out.append(d.Escalated(task.id, task.step, dict(task.skills), task.groups, task.priority))
         if waiting:
@@ -415,9 +399,10 @@ class Engine:
 
     def _sticky_timer(self, task_id: str, when: float, out: Out) -> None:
         task = self.tasks.get(task_id)
-        if task is not None and task.sticky_agent is not None and task.state is TaskState.QUEUED:
-            if self.sessions.unhold(task.sticky_agent, task_id):
-                self._unstick(task, when, out)
+        if task is None or task.sticky_agent is None or task.state is not TaskState.QUEUED:
+            return
+        if self.sessions.unhold(task.sticky_agent, task_id):
+            self._unstick(task, when, out)
 
     def _unstick(self, task: Task, now: float, out: Out) -> None:
         """The sticky agent is gone or the TTL passed: route the task like any other."""

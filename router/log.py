@@ -17,13 +17,15 @@ def configure(json: bool | None = None, level: int = logging.INFO) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    processors: list[structlog.typing.Processor]
     if as_json:
         processors = [
             *shared,
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ]
-        factory: structlog.typing.WrappedLogger = structlog.BytesLoggerFactory(sys.stderr.buffer)
+        factory: structlog.BytesLoggerFactory | structlog.PrintLoggerFactory
+        factory = structlog.BytesLoggerFactory(sys.stderr.buffer)
     else:
         processors = [*shared, structlog.dev.ConsoleRenderer()]
         factory = structlog.PrintLoggerFactory(sys.stderr)

@@ -1,4 +1,4 @@
-"""The agents: their records, kernel slots, presence and load, kept in step with the kernel index."""
+"""The agents: their records, kernel slots, presence and load, in step with the kernel index."""
 
 from __future__ import annotations
 

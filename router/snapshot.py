@@ -26,21 +26,40 @@ def snapshot(engine: Engine) -> dict[str, Any]:
 
 def _agent_data(a: Agent) -> dict[str, Any]:
     return {
-        "id": a.id, "skills": a.skills, "groups": list(a.groups), "capacity": a.capacity,
-        "caps": a.caps, "status": a.status.value, "lease_until": a.lease_until,
-        "idle_since": a.idle_since, "missed": a.missed,
-    }  # fmt: skip
+        "id": a.id,
+        "skills": a.skills,
+        "groups": list(a.groups),
+        "capacity": a.capacity,
+        "caps": a.caps,
+        "status": a.status.value,
+        "lease_until": a.lease_until,
+        "idle_since": a.idle_since,
+        "missed": a.missed,
+    }
 
 
 def _task_data(t: Task) -> dict[str, Any]:
     return {
-        "id": t.id, "channel": t.channel, "queue": t.queue, "priority": t.priority,
-        "skills": t.skills, "preferred": t.preferred, "groups": list(t.groups),
-        "arrived_at": t.arrived_at, "seq": t.seq, "state": t.state.value, "agent": t.agent,
-        "offer": t.offer, "excluded": sorted(t.excluded), "step": t.step, "session": t.session,
-        "sticky_agent": t.sticky_agent, "sticky_until": t.sticky_until,
-        "answered_at": t.answered_at, "wrap_until": t.wrap_until,
-    }  # fmt: skip
+        "id": t.id,
+        "channel": t.channel,
+        "queue": t.queue,
+        "priority": t.priority,
+        "skills": t.skills,
+        "preferred": t.preferred,
+        "groups": list(t.groups),
+        "arrived_at": t.arrived_at,
+        "seq": t.seq,
+        "state": t.state.value,
+        "agent": t.agent,
+        "offer": t.offer,
+        "excluded": sorted(t.excluded),
+        "step": t.step,
+        "session": t.session,
+        "sticky_agent": t.sticky_agent,
+        "sticky_until": t.sticky_until,
+        "answered_at": t.answered_at,
+        "wrap_until": t.wrap_until,
+    }
 
 
 def restore(engine: Engine, data: dict[str, Any]) -> list[d.Decision]:
@@ -76,12 +95,26 @@ def _restore_agent(engine: Engine, a: dict[str, Any]) -> None:
 
 def _task_from(t: dict[str, Any]) -> Task:
     return Task(
-        t["id"], t["channel"], t["queue"], int(t["priority"]), dict(t["skills"]),
-        dict(t["preferred"]), tuple(t["groups"]), float(t["arrived_at"]), int(t["seq"]),
-        TaskState(t["state"]), t["agent"], t["offer"], frozenset(t["excluded"]), int(t["step"]),
-        t["session"], t["sticky_agent"], float(t["sticky_until"]), t["answered_at"],
+        t["id"],
+        t["channel"],
+        t["queue"],
+        int(t["priority"]),
+        dict(t["skills"]),
+        dict(t["preferred"]),
+        tuple(t["groups"]),
+        float(t["arrived_at"]),
+        int(t["seq"]),
+        TaskState(t["state"]),
+        t["agent"],
+        t["offer"],
+        frozenset(t["excluded"]),
+        int(t["step"]),
+        t["session"],
+        t["sticky_agent"],
+        float(t["sticky_until"]),
+        t["answered_at"],
         wrap_until=float(t["wrap_until"]),
-    )  # fmt: skip
+    )
 
 
 def _restore_task(engine: Engine, task: Task, offers: dict[str, Offer]) -> None:

@@ -63,8 +63,9 @@ def login(
     return engine.handle(e.AgentStatusChanged(agent_id, "available"))
 
 
-def arrive(engine: Engine, task_id: str, queue: str = "support", channel: str = "chat",
-           **kw: object) -> list[d.Decision]:  # fmt: skip
+def arrive(
+    engine: Engine, task_id: str, queue: str = "support", channel: str = "chat", **kw: object
+) -> list[d.Decision]:
     """A classified contact arrives."""
     return engine.handle(e.InteractionArrived(task_id, channel, queue, **kw))  # type: ignore[arg-type]
 

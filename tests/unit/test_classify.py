@@ -69,4 +69,7 @@ classification:
     - {name: flagged, when: {attributes: {vip: true}}, queue: flagged}
   default: plain
 """
-    assert Classifier(load_config_text(text, "b.yaml")).classify("chat", {"vip": True}).queue == "flagged"
+    assert (
+        Classifier(load_config_text(text, "b.yaml")).classify("chat", {"vip": True}).queue
+        == "flagged"
+    )

@@ -8,9 +8,10 @@ import pytest
 
 from router import decisions as d
 from router import events as e
+from router.clock import VirtualClock
 from router.config.model import RoutingConfig
 from router.engine import Engine
-from router.errors import Conflict, NotFound
+from router.errors import Conflict
 from router.model import AgentStatus, Task, TaskState
 from tests.unit.engine_kit import make_engine
 
@@ -35,9 +36,11 @@ def _room(cfg: RoutingConfig, capacity: int, counts: dict[str, int], channel: st
     )
     blocked = any(n and channel in cfg.channels[x].blocks for x, n in counts.items())
     cap = cfg.channels[channel].max_per_agent
-    return not blocked and used + cfg.channels[channel].cost <= capacity and counts.get(
-        channel, 0
-    ) < cap
+    return (
+        not blocked
+        and used + cfg.channels[channel].cost <= capacity
+        and counts.get(channel, 0) < cap
+    )
 
 
 def _eligible_idle_agents(engine: Engine, task: Task, now: float) -> list[str]:
@@ -56,38 +59,62 @@ def _eligible_idle_agents(engine: Engine, task: Task, now: float) -> list[str]:
     return found
 
 
-def _random_step(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
-    clock = engine.clock
-    roll = rng.random()
-    agents = [a.id for a in engine.roster]
-    offers = list(engine.offers)
+def _arrive(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
+    channel = rng.choice(["voice", "chat", "chat", "email"])
+    queue = rng.choice(
+        ["support", "billing"] if channel == "email" else ["support", "billing", "fast"]
+    )
+    return engine.handle(e.InteractionArrived(f"t{n}", channel, queue))
+
+
+def _login(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
+    if len(engine.roster) >= 12:
+        return []
+    engine.handle(
+        e.AgentUpserted(f"a{n}", {s: rng.randint(0, 5) for s in ("en", "billing", "tech")})
+    )
+    return engine.handle(e.AgentStatusChanged(f"a{n}", "available"))
+
+
+def _answer(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
+    if not engine.offers:
+        return []
+    kind = rng.choice([e.OfferAccepted, e.OfferAccepted, e.OfferRejected])
+    return engine.handle(kind(rng.choice(list(engine.offers))))
+
+
+def _complete(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
     live = [t.id for t in engine.tasks.values() if t.state is TaskState.ASSIGNED]
+    return engine.handle(e.InteractionCompleted(rng.choice(live))) if live else []
+
+
+def _status(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
+    agents = [a.id for a in engine.roster]
+    status = rng.choice(["available", "available", "break", "offline"])
+    return engine.handle(e.AgentStatusChanged(rng.choice(agents), status)) if agents else []
+
+
+def _abandon(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
+    tasks = list(engine.tasks)
+    return engine.handle(e.InteractionAbandoned(rng.choice(tasks))) if tasks else []
+
+
+def _wait(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
+    out = [x for a in list(engine.roster) for x in engine.handle(e.AgentHeartbeat(a.id))]
+    clock = engine.clock
+    assert isinstance(clock, VirtualClock)
+    clock.advance_to(clock() + rng.expovariate(1 / 3))
+    return out + engine.handle(e.Tick())
+
+
+STEPS = [_arrive] * 30 + [_login] * 10 + [_answer] * 15 + [_complete] * 15
+STEPS += [_status] * 8 + [_abandon] * 7 + [_wait] * 15
+
+
+def _random_step(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
     try:
-        if roll < 0.30:
-            ch = rng.choice(["voice", "chat", "chat", "email"])
-            q = rng.choice(["support", "billing", "fast"])
-            q = q if ch != "email" or q != "fast" else "support"
-            return engine.handle(e.InteractionArrived(f"t{n}", ch, q))
-        if roll < 0.40 and len(agents) < 12:
-            skills = {s: rng.randint(0, 5) for s in ("en", "billing", "tech")}
-            engine.handle(e.AgentUpserted(f"a{n}", skills))
-            return engine.handle(e.AgentStatusChanged(f"a{n}", "available"))
-        if roll < 0.55 and offers:
-            kind = rng.choice([e.OfferAccepted, e.OfferAccepted, e.OfferRejected])
-            return engine.handle(kind(rng.choice(offers)))
-        if roll < 0.70 and live:
-            return engine.handle(e.InteractionCompleted(rng.choice(live)))
-        if roll < 0.78 and agents:
-            status = rng.choice(["available", "available", "break", "offline"])
-            return engine.handle(e.AgentStatusChanged(rng.choice(agents), status))
-        if roll < 0.85 and engine.tasks:
-            return engine.handle(e.InteractionAbandoned(rng.choice(list(engine.tasks))))
-        out: list[d.Decision] = []
-        for agent in agents:
-            out += engine.handle(e.AgentHeartbeat(agent))
-        clock.advance_to(clock() + rng.expovariate(1 / 3))  # type: ignore[attr-defined]
-        return out + engine.handle(e.Tick())
-    except (Conflict, NotFound):
+        return rng.choice(STEPS)(engine, rng, n)
+    except Conflict:  # e.g. abandoning a contact in wrap-up: refused, nothing changes
         return []
 
 

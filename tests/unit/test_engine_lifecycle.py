@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from router import decisions as d
 from router import events as e
+from router.clock import VirtualClock
+from router.engine import Engine
 from router.model import TaskState
 from tests.unit.engine_kit import BASE, arrive, login, make_engine, offered_to, offers
 
-WRAP = BASE.replace("chat: {cost: 25, max_per_agent: 3, wrap_up: 0s", "chat: {cost: 25, max_per_agent: 1, wrap_up: 30s")
+WRAP = BASE.replace(
+    "chat: {cost: 25, max_per_agent: 3, wrap_up: 0s",
+    "chat: {cost: 25, max_per_agent: 1, wrap_up: 30s",
+)
 ESCALATING = BASE.replace(
     "classification:",
     """  escalating:
@@ -24,10 +29,7 @@ classification:""",
 )
 
 
-def _assign(engine: object, task_id: str, **kw: object) -> str:
-    from router.engine import Engine
-
-    assert isinstance(engine, Engine)
+def _assign(engine: Engine, task_id: str, **kw: object) -> str:
     offer = offers(arrive(engine, task_id, **kw))[0]
     engine.handle(e.OfferAccepted(offer.offer_id))
     return offer.agent_id
@@ -115,12 +117,8 @@ def test_escalation_raises_the_priority() -> None:
     assert engine.task("t1").priority == 5 + 3
 
 
-def _keep_alive(engine: object, clock: object, until: float, *agents: str) -> None:
+def _keep_alive(engine: Engine, clock: VirtualClock, until: float, *agents: str) -> None:
     """Advance the clock to `until` in 30 s steps, the agents' desktops beating each time."""
-    from router.clock import VirtualClock
-    from router.engine import Engine
-
-    assert isinstance(engine, Engine) and isinstance(clock, VirtualClock)
     while clock() < until:
         clock.advance_to(min(until, clock() + 30))
         for agent in agents:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from router import decisions as d
 from router import events as e
-from tests.unit.engine_kit import arrive, login, make_engine, offered_to, offers
+from tests.unit.engine_kit import BASE, arrive, login, make_engine, offered_to, offers
 
 
 def test_task_goes_to_the_least_overqualified_agent() -> None:
@@ -123,8 +123,6 @@ def test_group_restriction_admits_the_group() -> None:
 
 
 def make_text_with_group_queue() -> str:
-    from tests.unit.engine_kit import BASE
-
     return BASE.replace(
         "classification:",
         "  tier1only:\n    channels: [chat]\n    skills: {en: 1}\n    groups: [tier1]\n"

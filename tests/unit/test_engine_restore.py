@@ -60,7 +60,7 @@ def test_rebuild_routes_the_waiting_backlog() -> None:
 
 
 def test_batch_matching_maximizes_the_total_score() -> None:
-    engine, clock = make_engine()
+    engine, _ = make_engine()
     arrive(engine, "needs_billing", queue="billing", channel="voice")
     arrive(engine, "needs_english", channel="voice")
     batch = [
@@ -84,12 +84,15 @@ def test_batch_matching_beats_every_other_assignment_on_a_small_case() -> None:
     for n, skills in enumerate(profiles):
         batch += [e.AgentUpserted(f"a{n}", skills), e.AgentStatusChanged(f"a{n}", "available")]
     chosen = offered_to(engine.handle_batch(batch))
-    got = sum(_pair(engine, tasks, profiles, int(t[1:]), int(a[1:])) or 0.0 for t, a in chosen.items())
+    got = sum(
+        _pair(engine, tasks, profiles, int(t[1:]), int(a[1:])) or 0.0 for t, a in chosen.items()
+    )
     assert got == pytest.approx(_best_total(engine, tasks, profiles), abs=1e-3)
 
 
-def _pair(engine: Engine, tasks: list[tuple[str, str]], profiles: list[dict[str, int]], n: int,
-          a: int) -> float | None:  # fmt: skip
+def _pair(
+    engine: Engine, tasks: list[tuple[str, str]], profiles: list[dict[str, int]], n: int, a: int
+) -> float | None:
     """The documented pair score, or None where the agent may not take the task."""
     w, now = engine.config.scoring, engine.clock()
     queue, skills = engine.config.queues[tasks[n][0]], profiles[a]
@@ -100,7 +103,9 @@ def _pair(engine: Engine, tasks: list[tuple[str, str]], profiles: list[dict[str,
     return w.skill_fit * fit + w.load + w.priority * queue.priority / 10 + w.sla_urgency * urgency
 
 
-def _best_total(engine: Engine, tasks: list[tuple[str, str]], profiles: list[dict[str, int]]) -> float:
+def _best_total(
+    engine: Engine, tasks: list[tuple[str, str]], profiles: list[dict[str, int]]
+) -> float:
     """Brute force over every partial one-to-one assignment."""
     best = 0.0
     for perm in itertools.permutations([*range(len(profiles)), *[None] * len(tasks)], len(tasks)):
