@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from router import __version__
 from router.config import ConfigError, json_schema, load_config
 from router.config.model import RoutingConfig
+from router.errors import InvalidInput
+from router.simulate_cli import add_simulate_args, simulation_report
 
 EXIT_OK = 0
 EXIT_INVALID = 1  # the routing file was read and refused
@@ -34,22 +36,29 @@ def _no_arguments(parser: argparse.ArgumentParser) -> None:
     """For subcommands that take none."""
 
 
-def check_config(args: argparse.Namespace) -> int:
-    """Validate a routing file: a summary on stdout, or every problem on stderr."""
+def _load(path: str) -> RoutingConfig | int:
+    """The routing file, or the exit status after reporting why it cannot be used."""
     try:
-        config = load_config(args.file)
+        return load_config(path)
     except FileNotFoundError:
-        print(f"routerd: {args.file}: no such file", file=sys.stderr)
+        print(f"routerd: {path}: no such file", file=sys.stderr)
         return EXIT_UNREADABLE
     except OSError as exc:
-        print(f"routerd: {args.file}: cannot read: {exc.strerror}", file=sys.stderr)
+        print(f"routerd: {path}: cannot read: {exc.strerror}", file=sys.stderr)
         return EXIT_UNREADABLE
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         count = len(exc.problems)
-        print(f"{args.file}: {count} problem{'s' * (count != 1)}", file=sys.stderr)
+        print(f"{path}: {count} problem{'s' * (count != 1)}", file=sys.stderr)
         return EXIT_INVALID
+
+
+def check_config(args: argparse.Namespace) -> int:
+    """Validate a routing file: a summary on stdout, or every problem on stderr."""
+    config = _load(args.file)
+    if isinstance(config, int):
+        return config
     print(_summary(config))
     return EXIT_OK
 
@@ -79,9 +88,26 @@ def print_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def simulate(args: argparse.Namespace) -> int:
+    """Run synthetic traffic through the engine and compare with Erlang C."""
+    config = _load(args.file)
+    if isinstance(config, int):
+        return config
+    try:
+        report = simulation_report(config, args)
+    except InvalidInput as exc:
+        print(f"routerd: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(report)
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Command] = {
     "check-config": Command("validate a routing file", _add_file, check_config),
     "schema": Command("print the routing file's JSON Schema", _no_arguments, print_schema),
+    "simulate": Command(
+        "what-if: run synthetic traffic through the routing engine", add_simulate_args, simulate
+    ),
 }
 
 

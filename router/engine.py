@@ -331,7 +331,7 @@ class Engine:
         if agent.lease_until < now:
             return
         self._serve_sticky(agent, now, out)
-        if self.roster.routable(agent):
+        if len(self.backlog) and self.roster.routable(agent):
             match = self.matcher.task_for(agent, now)
             if match is not None:
                 self.backlog.remove(match[0])
@@ -391,6 +391,8 @@ class Engine:
         return d.Explanation("sticky", cand, (), self.matcher.weights)
 
     def _serve_sticky(self, agent: Agent, now: float, out: Out) -> None:
+        if not self.sessions.holds_for(agent.id):
+            return
         for task_id in self.sessions.held(agent.id):
             task = self.tasks[task_id]
             if self.roster.routable(agent) and self.roster.ready(agent, task.channel):

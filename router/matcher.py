@@ -7,7 +7,7 @@ from router.backlog import Backlog, Bucket
 from router.config.model import MAX_PRIORITY, RoutingConfig
 from router.decisions import Candidate, Explanation
 from router.model import Agent, Task
-from router.requirements import Requirement, requirement_of
+from router.requirements import Requirement, Requirements
 from router.roster import Roster
 
 RUNNERS_UP = 2
@@ -20,6 +20,7 @@ class Matcher:
         self.config = config
         self.roster = roster
         self.backlog = backlog
+        self.requirements = Requirements(config)
         w = config.scoring
         self.weights = {
             "skill_fit": w.skill_fit,
@@ -31,14 +32,17 @@ class Matcher:
 
     def agent_for(self, task: Task, now: float) -> tuple[Agent, Explanation] | None:
         """The best eligible agent for the task, or None when nobody can take it now."""
-        req = requirement_of(self.config, task)
-        excluded = [self.roster.get(a).slot for a in task.excluded if a in self.roster]
-        slots = self.roster.index.rank(*req[:5], req.groups, now, excluded, RUNNERS_UP + 1)
+        req = self.requirements.of(task)
+        excluded = self._slots(task.excluded) if task.excluded else ()
+        slots = self.roster.index.rank(*req, now, excluded, RUNNERS_UP + 1)
         if not slots:
             return None
         cands = [self._agent_candidate(slot, task, req, now) for slot in slots]
         expl = Explanation("best_agent", cands[0], tuple(cands[1:]), self.weights)
         return self.roster.at(slots[0]), expl
+
+    def _slots(self, agent_ids: frozenset[str]) -> list[int]:
+        return [self.roster.get(a).slot for a in agent_ids if a in self.roster]
 
     def _agent_candidate(self, slot: int, task: Task, req: Requirement, now: float) -> Candidate:
         fit, load, idle = self.roster.index.parts(slot, *req[:5], now)
@@ -81,15 +85,15 @@ class Matcher:
             return []
         specs = []
         for t in tasks:
-            req = requirement_of(self.config, t)
+            req = self.requirements.of(t)
             target = self.config.queues[t.queue].service_level.within
-            excluded = [self.roster.get(a).slot for a in t.excluded if a in self.roster]
+            excluded = self._slots(t.excluded)
             specs.append((*req, t.priority, target, t.arrived_at, excluded))
         chosen = batch_match(self.roster.index, specs, now)
         out = []
         for task, slot in zip(tasks, chosen, strict=True):
             if slot >= 0:
-                req = requirement_of(self.config, task)
+                req = self.requirements.of(task)
                 cand = self._agent_candidate(slot, task, req, now)
                 out.append(
                     (task, self.roster.at(slot), Explanation("batch", cand, (), self.weights))

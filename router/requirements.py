@@ -46,3 +46,28 @@ def bucket_key(task: Task) -> BucketKey:
         tuple(sorted(task.groups)),
         task.excluded,
     )
+
+
+class Requirements:
+    """Memoized `requirement_of`: tasks of one queue mostly share their requirements."""
+
+    LIMIT = 65_536
+
+    def __init__(self, config: RoutingConfig) -> None:
+        self.config = config
+        self._memo: dict[tuple[object, ...], Requirement] = {}
+
+    def of(self, task: Task) -> Requirement:
+        """The task's requirement, computed once per distinct shape."""
+        key = (
+            task.channel,
+            tuple(task.skills.items()),
+            tuple(task.preferred.items()),
+            task.groups,
+        )
+        req = self._memo.get(key)
+        if req is None:
+            if len(self._memo) >= self.LIMIT:
+                self._memo.clear()
+            req = self._memo[key] = requirement_of(self.config, task)
+        return req

@@ -38,6 +38,10 @@ class Sessions:
         """Keep the task for the agent until it has room."""
         self._held.setdefault(agent_id, {})[task_id] = None
 
+    def holds_for(self, agent_id: str) -> bool:
+        """Whether any task is held for the agent."""
+        return agent_id in self._held
+
     def held(self, agent_id: str) -> list[str]:
         """Tasks held for the agent, oldest first."""
         return list(self._held.get(agent_id, ()))

@@ -27,6 +27,7 @@ class Scenario:
     contacts: int
     seed: int = 1
     warmup: int = 0  # contacts left out of the figures while the system fills
+    groups: tuple[str, ...] = ()  # every agent's groups
 
 
 @dataclass(slots=True)
@@ -35,6 +36,7 @@ class SimResult:
 
     target: float
     waits: list[float] = field(default_factory=list)
+    expired: int = 0  # contacts that reached the queue's max wait
 
     @property
     def answered(self) -> int:
@@ -103,13 +105,15 @@ def run_scenario(config: RoutingConfig, sc: Scenario) -> SimResult:
             if n >= sc.warmup:
                 result.waits.append(sim.clock() - t0)
             sim.at(sim.clock(), lambda: sim.feed(e.OfferAccepted(decision.offer_id)))
+        elif isinstance(decision, d.Finished) and decision.state == "expired":
+            result.expired += 1
         elif isinstance(decision, d.Assigned):
             done = sim.clock() + sim.rng.expovariate(1.0 / sc.handle_time)
             sim.at(done, lambda: sim.feed(e.InteractionCompleted(decision.interaction_id)))
 
     sim.on_decision = decide
     for agent_id, skills in sc.agents.items():
-        sim.feed(e.AgentUpserted(agent_id, skills))
+        sim.feed(e.AgentUpserted(agent_id, skills, sc.groups))
         sim.feed(e.AgentStatusChanged(agent_id, "available"))
     _schedule_arrivals(sim, sc, arrived)
     _schedule_heartbeats(sim, sc, config.presence_lease)

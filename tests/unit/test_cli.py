@@ -116,3 +116,12 @@ def test_python_dash_m_router_checks_a_config() -> None:
         check=False,
     )
     assert (result.returncode, result.stdout.splitlines()[0]) == (0, f"{EXAMPLE}: OK")
+
+
+def test_simulate_prints_engine_and_erlang_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", str(EXAMPLE), "--contacts", "400", "--agents", "5"])
+    assert code == 0 and "Erlang C" in capsys.readouterr().out
+
+
+def test_simulate_refuses_an_unknown_queue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", str(EXAMPLE), "--queue", "nope"]) == 1
