@@ -2,22 +2,22 @@
 
 import os
 
-from setuptools import setup
+from setuptools import Extension, setup
 
 PURE = os.environ.get("ROUTERD_PURE_PYTHON", "") not in ("", "0")
 
 
-def extensions() -> list:  # type: ignore[type-arg]
+def extensions() -> list[Extension]:
+    """The compiled kernel, or nothing in pure mode; a broken compiler fails the build loudly."""
     if PURE:
         return []
-    # Imported here so that pure mode needs no Cython; a missing compiler fails the build loudly.
-    from Cython.Build import cythonize
-    from setuptools import Extension
+    # Imported only when compiling, so that pure mode needs no Cython.
+    from Cython.Build import cythonize  # noqa: PLC0415
 
     # -ffp-contract=off: no fused multiply-add, so scores equal the twin's to the last bit.
     flags = ["-O3", "-ffp-contract=off"] if os.name != "nt" else ["/O2", "/fp:precise"]
     ext = Extension("native._kernel", ["native/_kernel.pyx"], extra_compile_args=flags)
-    return cythonize(
+    return cythonize(  # type: ignore[no-any-return]
         [ext],
         compiler_directives={
             "language_level": "3",

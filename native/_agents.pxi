@@ -361,5 +361,6 @@ cdef class AgentIndex:
         load_terms(&req, skills, levels, self.n_skills)
         load_terms(&pref, pref_skills, pref_levels, self.n_skills)
         check_now(now)
-        fit = fit_of(&self.levels[a, 0], self.hot[a, H_TOTAL], req.base, pref.skill, pref.level, pref.n)
+        fit = fit_of(&self.levels[a, 0], self.hot[a, H_TOTAL], req.base, pref.skill, pref.level,
+                     pref.n)
         return (fit, self.hot[a, H_LOAD], idle_of(self.hot[a, H_IDLE], now, self.half_life))

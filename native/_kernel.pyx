@@ -27,6 +27,8 @@ cdef extern from *:
     void rd_prefetch(const void* p) noexcept nogil
 
 # Same limits as native.agents_py; a task's terms live in fixed stack arrays of MAX_TERMS.
+# A top-k of up to STACK_K needs no malloc. H_*: the columns of AgentIndex.hot. PREFETCH: how
+# many candidates ahead their rows are fetched, enough to hide a miss to L3 or memory.
 cdef enum:
     MAX_LEVEL = 5
     MAX_CHANNELS = 64

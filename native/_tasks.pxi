@@ -97,7 +97,7 @@ cdef class TaskBoard:
         cdef Py_ssize_t b
         cdef uint64_t ready, g
         cdef const uint8_t* row
-        cdef double since, wait, fit, score
+        cdef double since, wait, fit, score, total
         ag._check(a)
         check_now(now)
         if k <= 0 or ag.hot[a, H_LEASE] < now:
@@ -105,6 +105,7 @@ cdef class TaskBoard:
         ready = ag.ready_mask[a]
         g = ag.groups[a]
         row = &ag.levels[a, 0]
+        total = ag.hot[a, H_TOTAL]
         topk_init(&top, min(k, self.size), stack)
         for b in range(self.size):
             since = self.since[b]
@@ -115,7 +116,7 @@ cdef class TaskBoard:
                 continue
             if not row_holds(row, &self.req_s[b, 0], &self.req_l[b, 0], self.n_req[b]):
                 continue
-            fit = fit_of(row, ag.hot[a, H_TOTAL], self.base[b], &self.pref_s[b, 0], &self.pref_l[b, 0],
+            fit = fit_of(row, total, self.base[b], &self.pref_s[b, 0], &self.pref_l[b, 0],
                          self.n_pref[b])
             wait = now - since
             if not wait > 0.0:

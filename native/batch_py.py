@@ -44,7 +44,7 @@ def _pair_edges(agents: AgentIndex, task: Task, now: float) -> list[tuple[int, i
     if not urgency < 100.0:
         urgency = 100.0
     prio = priority / 10.0
-    ag = agents
+    ag = agents  # private access below: the batch is part of the kernel
     out = []
     for a in ag._candidates(channel, skills, levels, groups, now):
         if a in excluded:
@@ -76,6 +76,9 @@ def batch_match(agents: AgentIndex, tasks: Sequence[Task], now: float) -> list[i
     n, m = len(live), len(slots)
     scale = n + m + 1
     # Square reduction: persons = tasks then agent copies; objects = agents then task copies.
+    # Every task may fall back on its own copy and every agent copy on its agent, so a perfect
+    # assignment always exists, and its task->agent part is a maximum-benefit matching. Scaling
+    # the benefits by n + m + 1 makes the final epsilon of 1 exact.
     adj: list[list[tuple[int, int]]] = []
     by_agent: list[list[int]] = [[] for _ in range(m)]
     for i, t in enumerate(live):

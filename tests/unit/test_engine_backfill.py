@@ -79,8 +79,9 @@ def _login(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
 def _answer(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:
     if not engine.offers:
         return []
-    kind = rng.choice([e.OfferAccepted, e.OfferAccepted, e.OfferRejected])
-    return engine.handle(kind(rng.choice(list(engine.offers))))
+    offer_id = rng.choice(list(engine.offers))
+    accept = rng.random() < 2 / 3
+    return engine.handle(e.OfferAccepted(offer_id) if accept else e.OfferRejected(offer_id))
 
 
 def _complete(engine: Engine, rng: random.Random, n: int) -> list[d.Decision]:

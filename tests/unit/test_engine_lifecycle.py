@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from router import decisions as d
 from router import events as e
 from router.clock import VirtualClock
@@ -29,7 +31,7 @@ classification:""",
 )
 
 
-def _assign(engine: Engine, task_id: str, **kw: object) -> str:
+def _assign(engine: Engine, task_id: str, **kw: Any) -> str:
     offer = offers(arrive(engine, task_id, **kw))[0]
     engine.handle(e.OfferAccepted(offer.offer_id))
     return offer.agent_id

@@ -63,7 +63,7 @@ def test_batch_matching_maximizes_the_total_score() -> None:
     engine, _ = make_engine()
     arrive(engine, "needs_billing", queue="billing", channel="voice")
     arrive(engine, "needs_english", channel="voice")
-    batch = [
+    batch: list[e.Event] = [
         e.AgentUpserted("both", {"en": 2, "billing": 2}),
         e.AgentUpserted("english_only", {"en": 2}),
         e.AgentStatusChanged("both", "available"),

@@ -336,23 +336,39 @@ def test_board_bucket_lifecycle(k: ModuleType) -> None:
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def run_python(code: str, flag: str) -> list[str]:
+    env = {**os.environ, "ROUTERD_PURE_PYTHON": flag, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
 @pytest.mark.parametrize(("flag", "impl"), [("1", "python"), ("yes", "python"), ("0", "compiled")])
 def test_chooser_honours_pure_python_switch(flag: str, impl: str) -> None:
     if impl == "compiled" and COMPILED is None:
         pytest.skip(NOT_BUILT)
-    env = {**os.environ, "ROUTERD_PURE_PYTHON": flag, "PYTHONPATH": str(ROOT)}
     code = "import native; print(native.KERNEL_IMPL, native.AgentIndex.__module__)"
-    proc = subprocess.run(
-        [sys.executable, "-W", "error", "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    name, module = proc.stdout.split()
+    name, module = run_python(f"import warnings; warnings.simplefilter('error'); {code}", flag)
     assert name == impl
     assert (module == "native._kernel") == (impl == "compiled")
+
+
+def test_chooser_falls_back_to_the_twin_with_one_warning() -> None:
+    code = """
+import sys, warnings
+class NoKernel:
+    def find_spec(self, name, path=None, target=None):
+        if name == "native._kernel":
+            raise ImportError("not built")
+sys.meta_path.insert(0, NoKernel())
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import native
+print(native.KERNEL_IMPL, [w.category.__name__ for w in caught])
+"""
+    assert run_python(code, "") == ["python", "['RuntimeWarning']"]
 
 
 def test_every_combination_of_blocks_is_consistent(k: ModuleType) -> None:
