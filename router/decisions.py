@@ -1,4 +1,9 @@
-"""What the engine decides, each decision with its explanation where it chose between candidates."""
+"""What the engine decides, each decision with its explanation where it chose between candidates.
+
+Decisions are values: read them, don't change them. They are plain slotted dataclasses rather
+than frozen ones because the engine makes several per interaction and frozen construction costs
+about three times as much.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
     """One candidate a decision weighed: its weighted score and the raw parts behind it."""
 
@@ -16,7 +21,7 @@ class Candidate:
     parts: Mapping[str, float]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Explanation:
     """Why a match was made: how it was chosen, the winner and the runners-up it beat."""
 
@@ -26,7 +31,7 @@ class Explanation:
     weights: Mapping[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Offered:
     """Offer the interaction to the agent until `deadline`."""
 
@@ -37,7 +42,7 @@ class Offered:
     explanation: Explanation
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Assigned:
     """The agent accepted: the interaction is theirs."""
 
@@ -46,7 +51,7 @@ class Assigned:
     offer_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Queued:
     """No agent could take the interaction now; it waits in its queue."""
 
@@ -54,7 +59,7 @@ class Queued:
     queue: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Requeued:
     """An offer fell through; the interaction is back at its original place in the queue."""
 
@@ -64,7 +69,7 @@ class Requeued:
     reason: str  # rejected | expired | agent_left
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Escalated:
     """An escalation step changed what the waiting interaction requires."""
 
@@ -75,7 +80,7 @@ class Escalated:
     priority: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AgentStatusSet:
     """routerd changed an agent's status: not_responding after misses, offline on a lapsed lease."""
 
@@ -84,7 +89,7 @@ class AgentStatusSet:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WrapUpStarted:
     """The interaction is complete; the agent's capacity stays held until `until`."""
 
@@ -93,7 +98,7 @@ class WrapUpStarted:
     until: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finished:
     """The interaction reached a final state (done, abandoned, expired)."""
 

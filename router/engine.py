@@ -63,7 +63,8 @@ class Engine:
         """Apply one event at the clock's time, after whatever fell due before it."""
         now = self.clock()
         out: Out = []
-        self._fire_due(now, out)
+        if self.timers.due(now):
+            self._fire_due(now, out)
         self._handlers[type(event)](event, now, out)
         return out
 

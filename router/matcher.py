@@ -45,7 +45,9 @@ class Matcher:
         return [self.roster.get(a).slot for a in agent_ids if a in self.roster]
 
     def _agent_candidate(self, slot: int, task: Task, req: Requirement, now: float) -> Candidate:
-        fit, load, idle = self.roster.index.parts(slot, *req[:5], now)
+        fit, load, idle = self.roster.index.parts(
+            slot, req.channel, req.skills, req.levels, req.pref_skills, req.pref_levels, now
+        )
         w = self.config.scoring
         score = w.skill_fit * fit + w.load * load + w.idle * idle
         parts = {"skill_fit": fit, "load": load, "idle": idle}

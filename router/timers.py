@@ -29,6 +29,10 @@ class Timers:
         """Arm a deadline."""
         heapq.heappush(self._heap, (when, next(self._order), kind, ref))
 
+    def due(self, now: float) -> bool:
+        """Whether some deadline falls at or before `now`."""
+        return bool(self._heap) and self._heap[0][0] <= now
+
     def pop_due(self, now: float) -> tuple[float, TimerKind, str] | None:
         """The earliest deadline at or before `now`, removed; None if nothing is due."""
         if self._heap and self._heap[0][0] <= now:
