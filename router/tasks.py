@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from router.config.model import EscalationStep, RoutingConfig
+from router.config.model import MAX_LEVEL, MAX_PRIORITY, EscalationStep, RoutingConfig
 from router.errors import InvalidInput
 from router.events import InteractionArrived
 from router.model import Task
@@ -19,8 +19,12 @@ def new_task(config: RoutingConfig, ev: InteractionArrived, now: float, seq: int
     for name, level in ev.skills.items():
         if name not in config.skills:
             raise InvalidInput(f"skills.{name}", "unknown skill")
+        if not 1 <= level <= MAX_LEVEL:
+            raise InvalidInput(f"skills.{name}", f"level must be 1..{MAX_LEVEL}")
         skills[name] = max(level, skills.get(name, 0))
     priority = queue.priority if ev.priority is None else ev.priority
+    if not 1 <= priority <= MAX_PRIORITY:
+        raise InvalidInput("priority", f"must be 1..{MAX_PRIORITY}")
     return Task(
         ev.interaction_id,
         ev.channel,

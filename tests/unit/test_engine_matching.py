@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from router import decisions as d
 from router import events as e
+from router.errors import InvalidInput
 from tests.unit.engine_kit import BASE, arrive, login, make_engine, offered_to, offers
 
 
@@ -193,3 +196,32 @@ def test_explanation_parts_are_the_weighted_score() -> None:
     w = expl.weights
     total = sum(w[k] * v for k, v in expl.chosen.parts.items())
     assert abs(total - expl.chosen.score) < 1e-12
+
+
+def test_new_skills_bring_waiting_work_at_once() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    arrive(engine, "t1", queue="billing")
+    out = engine.handle(e.AgentUpserted("a", {"en": 2, "billing": 3}))
+    assert offered_to(out) == {"t1": "a"}
+
+
+def test_unknown_queue_is_refused_naming_the_field() -> None:
+    engine, _ = make_engine()
+    with pytest.raises(InvalidInput) as caught:
+        arrive(engine, "t1", queue="nope")
+    assert caught.value.field == "queue"
+
+
+def test_refused_arrival_changes_nothing() -> None:
+    engine, _ = make_engine()
+    with pytest.raises(InvalidInput):
+        arrive(engine, "t1", queue="fast", channel="email")
+    assert engine.tasks == {} and engine.seq == 0
+
+
+def test_priority_out_of_range_is_refused_naming_the_field() -> None:
+    engine, _ = make_engine()
+    with pytest.raises(InvalidInput) as caught:
+        arrive(engine, "t1", priority=11)
+    assert caught.value.field == "priority"
