@@ -10,7 +10,7 @@ from router import events as e
 from router.backlog import Backlog
 from router.clock import Clock
 from router.config.model import RoutingConfig
-from router.errors import Conflict, InvalidInput, NotFound
+from router.errors import Conflict, InvalidInput, NotFound, RouterdError
 from router.matcher import Matcher
 from router.model import FINAL_STATES, Agent, AgentStatus, Offer, Task, TaskState
 from router.roster import Roster
@@ -36,6 +36,7 @@ class Engine:
         self.offers: dict[str, Offer] = {}
         self.seq = 0
         self._batching = False
+        self._carry: Out = []
         self._handlers: dict[type, Callable[[Any, float, Out], None]] = {
             e.InteractionArrived: self._arrived,
             e.AgentUpserted: self._agent_upserted,
@@ -62,16 +63,22 @@ class Engine:
     def handle(self, event: e.Event) -> list[d.Decision]:
         """Apply one event at the clock's time, after whatever fell due before it."""
         now = self.clock()
-        out: Out = []
+        out, self._carry = self._carry, []
         if self.timers.due(now):
             self._fire_due(now, out)
-        self._handlers[type(event)](event, now, out)
+        try:
+            self._handlers[type(event)](event, now, out)
+        except RouterdError:
+            # The refused event changed nothing, but the deadlines fired before it did:
+            # their decisions go out with the next call.
+            self._carry = out
+            raise
         return out
 
     def handle_batch(self, events: Iterable[e.Event]) -> list[d.Decision]:
         """Apply many events, then match everything waiting in one batch (start, bulk login)."""
         now = self.clock()
-        out: Out = []
+        out, self._carry = self._carry, []
         self._fire_due(now, out)
         self._batching = True
         try:

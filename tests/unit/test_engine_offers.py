@@ -114,3 +114,13 @@ def test_going_on_break_takes_back_the_pending_offer() -> None:
     offer = offers(arrive(engine, "t1"))[0]
     out = engine.handle(e.AgentStatusChanged("a", "break"))
     assert d.Requeued("t1", "a", offer.offer_id, "agent_left") in out
+
+
+def test_decisions_of_deadlines_before_a_refused_event_are_not_lost() -> None:
+    engine, clock = make_engine()
+    login(engine, "a", {"en": 2})
+    offer = offers(arrive(engine, "t1"))[0]
+    clock.advance_to(offer.deadline)
+    with pytest.raises(NotFound):
+        engine.handle(e.OfferAccepted("no-such-offer"))
+    assert d.Requeued("t1", "a", offer.offer_id, "expired") in engine.handle(e.Tick())
