@@ -37,6 +37,7 @@ class Roster:
         self._agents: dict[str, Agent] = {}
         self._by_slot: list[str | None] = []
         self._free: list[int] = []
+        self._channel = {name: c.index for name, c in config.channels.items()}
 
     def __len__(self) -> int:
         return len(self._agents)
@@ -123,17 +124,16 @@ class Roster:
 
     def sync(self, agent: Agent) -> None:
         """Push the agent's routability, lease and idle time to the kernel."""
-        self.index.set_presence(
-            agent.slot, self.routable(agent), agent.lease_until, agent.idle_since
-        )
+        routable = agent.status is AgentStatus.AVAILABLE and agent.offer is None  # routable()
+        self.index.set_presence(agent.slot, routable, agent.lease_until, agent.idle_since)
 
     def add_load(self, agent: Agent, channel: str, delta: int) -> None:
         """One interaction of `channel` more (+1) or less (-1) on the agent."""
-        self.index.add_load(agent.slot, self.config.channels[channel].index, delta)
+        self.index.add_load(agent.slot, self._channel[channel], delta)
 
     def ready(self, agent: Agent, channel: str) -> bool:
         """Routable with room for one more interaction of `channel`."""
-        return self.index.ready(agent.slot, self.config.channels[channel].index)
+        return self.index.ready(agent.slot, self._channel[channel])
 
     def load(self, agent: Agent) -> int:
         """Capacity units in use (offered, assigned and wrapping up)."""
