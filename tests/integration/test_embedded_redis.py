@@ -1,0 +1,82 @@
+"""The private redis-server: start, persist through AOF, adopt after a crash, replace when dead."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from router.redis_server import EmbeddedRedis, ping
+
+
+def _command(path: Path, *args: str) -> bytes:
+    """One command over RESP, the reply's first line."""
+    parts = [f"${len(a)}\r\n{a}\r\n" for a in args]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(str(path))
+        sock.sendall(f"*{len(args)}\r\n{''.join(parts)}".encode())
+        reply = sock.recv(4096)
+        if reply.startswith(b"$") and not reply.startswith(b"$-1"):
+            head, _, rest = reply.partition(b"\r\n")
+            while len(rest) < int(head[1:]):
+                rest += sock.recv(4096)
+            return rest[: int(head[1:])]
+        return reply.split(b"\r\n")[0]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    redis = EmbeddedRedis(tmp_path / "data")
+    yield redis
+    redis.stop()
+
+
+def test_started_server_answers(server: EmbeddedRedis) -> None:
+    server.start()
+    assert ping(server.socket_path)
+
+
+def test_data_survives_a_restart_through_the_aof(server: EmbeddedRedis) -> None:
+    server.start()
+    _command(server.socket_path, "SET", "k", "kept")
+    server.stop()
+    server.start()
+    assert _command(server.socket_path, "GET", "k") == b"kept"
+
+
+def test_a_live_server_is_adopted(server: EmbeddedRedis) -> None:
+    server.start()
+    second = EmbeddedRedis(server.data_dir)
+    second.start()
+    assert second.adopted and second.pid == server.pid
+
+
+def test_a_dead_servers_socket_is_replaced(server: EmbeddedRedis) -> None:
+    server.start()
+    _command(server.socket_path, "SET", "k", "kept")
+    _command(server.socket_path, "CONFIG", "SET", "appendfsync", "always")
+    _command(server.socket_path, "SET", "k2", "also")
+    pid = server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    while ping(server.socket_path):
+        time.sleep(0.01)
+    revived = EmbeddedRedis(server.data_dir)
+    revived.start()
+    try:
+        assert _command(server.socket_path, "GET", "k2") == b"also" and not revived.adopted
+    finally:
+        revived.stop()
+
+
+def test_appendonly_is_on(server: EmbeddedRedis) -> None:
+    server.start()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(str(server.socket_path))
+        sock.sendall(b"*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$10\r\nappendonly\r\n")
+        assert b"yes" in sock.recv(4096)
