@@ -58,6 +58,11 @@ class Keys:
         return f"{self.base}:agents"
 
     @property
+    def positions(self) -> str:
+        """Counter: the next queue position; a requeued interaction keeps its old one."""
+        return f"{self.base}:pos"
+
+    @property
     def lease(self) -> str:
         """String with a TTL: which routerd process owns this tenant."""
         return f"{self.base}:owner"

@@ -1,0 +1,41 @@
+"""A real Redis for the integration tests: the embedded server, or --redis-url; flushed per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from router.redis_server import EmbeddedRedis
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--redis-url", default=None, help="use this Redis instead of starting one")
+
+
+@pytest.fixture(scope="session")
+def redis_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    given: str | None = request.config.getoption("--redis-url")
+    if given:
+        yield given
+        return
+    server = EmbeddedRedis(Path(tmp_path_factory.mktemp("redis")))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    conn = aioredis.Redis.from_url(redis_url)
+    await conn.flushdb()
+    try:
+        yield conn
+    finally:
+        await conn.aclose()
