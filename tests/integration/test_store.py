@@ -42,5 +42,5 @@ async def test_repeated_idempotency_key_writes_nothing(client: aioredis.Redis) -
 async def test_ingest_records_an_event(client: aioredis.Redis) -> None:
     store = Store(client, KEYS)
     await store.enqueue("i1", "billing", {}, "idem-1")
-    entries = await client.xrange(KEYS.events)
+    entries = await client.xrange(KEYS.events) or []
     assert [fields for _, fields in entries] == [{b"type": b"queued", b"id": b"i1"}]
