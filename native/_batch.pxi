@@ -1,7 +1,9 @@
 # batch_match: included by _kernel.pyx. Same reduction, bid order and ties as native/batch_py.py.
 
 cdef int64_t MAX_BENEFIT = 2147483648
-cdef int64_t THETA = 8
+# Epsilon schedule, equal to native/batch_py.py (why these values: there).
+cdef int64_t THETA = 5
+cdef int64_t FIRST_DIV = 4096
 cdef int64_t NEG = -4611686018427387904  # -(2**62): below any value a bid can see
 
 
@@ -151,7 +153,7 @@ cdef void auction(Py_ssize_t size, const int64_t* start, const int64_t* obj, con
     cdef int64_t* price = work
     cdef int64_t* owner = work + size
     cdef int64_t* queue = work + 2 * size
-    cdef int64_t eps = max_benefit // THETA, v, best_v, second_v, best_j, prev
+    cdef int64_t eps = max_benefit // FIRST_DIV, v, best_v, second_v, best_j, prev
     cdef Py_ssize_t i, e, head, count
     if eps < 1:
         eps = 1

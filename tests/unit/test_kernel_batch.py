@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
+from native import batch_py, kernel_py
 from native.batch_py import Task
 from tests.unit.kernel_kit import (
     CAPS,
@@ -115,3 +116,14 @@ def test_batch_is_optimal_and_maximal(k: ModuleType, seed: int) -> None:
             grid[t, a] = w
     rows, cols = linear_sum_assignment(grid, maximize=True)
     assert sum(edges[t][a] for t, a in enumerate(got) if a >= 0) == grid[rows, cols].sum()
+
+
+@pytest.mark.parametrize("schedule", [(2, 1), (8, 8), (3, 10**6)])
+@pytest.mark.parametrize("seed", range(10))
+def test_batch_exact_under_any_schedule(
+    monkeypatch: pytest.MonkeyPatch, schedule: tuple[int, int], seed: int
+) -> None:
+    # THETA and FIRST_DIV are tuned for speed alone; the final epsilon of 1 keeps it exact.
+    monkeypatch.setattr(batch_py, "THETA", schedule[0])
+    monkeypatch.setattr(batch_py, "FIRST_DIV", schedule[1])
+    test_batch_is_optimal_and_maximal(kernel_py, seed)
