@@ -23,7 +23,6 @@ from tests.unit.kernel_kit import (
     COSTS,
     EMAIL,
     HALF_LIFE,
-    IMPLS,
     INTERRUPTIBLE_BY,
     NOT_BUILT,
     VOICE,
@@ -37,12 +36,6 @@ from tests.unit.kernel_kit import (
     agent,
     index,
 )  # fmt: skip
-
-
-@pytest.fixture(params=IMPLS)
-def k(request: pytest.FixtureRequest) -> ModuleType:
-    mod: ModuleType = request.param
-    return mod
 
 
 def rank(

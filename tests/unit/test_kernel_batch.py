@@ -17,7 +17,6 @@ from tests.unit.kernel_kit import (
     CAPS,
     CHAT,
     EMAIL,
-    IMPLS,
     VOICE,
     W_FIT,
     W_IDLE,
@@ -28,13 +27,6 @@ from tests.unit.kernel_kit import (
     agent,
     index,
 )  # fmt: skip
-
-
-@pytest.fixture(params=IMPLS)
-def k(request: pytest.FixtureRequest) -> ModuleType:
-    mod: ModuleType = request.param
-    return mod
-
 
 # -- batch_match -------------------------------------------------------------------------------
 
