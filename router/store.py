@@ -10,6 +10,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
+from router.config.model import RoutingConfig
 from router.errors import Conflict
 from router.keys import Keys
 
@@ -18,6 +19,17 @@ IDEMPOTENCY_TTL = 24 * 3600
 
 def _lua(name: str) -> str:
     return resources.files("router").joinpath("lua", f"{name}.lua").read_text()
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRef:
+    """Everything a transition of one offer touches."""
+
+    interaction_id: str
+    queue: str
+    channel: str
+    agent_id: str
+    offer_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +43,14 @@ class Ingested:
 class Store:
     """The tenant's state in Redis, changed only through the scripts."""
 
-    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+    def __init__(self, client: aioredis.Redis, config: RoutingConfig) -> None:
         self.client = client
-        self.keys = keys
+        self.config = config
+        self.keys = Keys(config.tenant)
         self._enqueue: AsyncScript = client.register_script(_lua("enqueue"))
+        self._claim: AsyncScript = client.register_script(_lua("claim"))
+        self._accept: AsyncScript = client.register_script(_lua("accept"))
+        self._release: AsyncScript = client.register_script(_lua("release"))
 
     async def enqueue(
         self, interaction_id: str, queue: str, fields: Mapping[str, str], idempotency_key: str
@@ -51,6 +67,55 @@ class Store:
         if code == -1:
             raise Conflict(f"interaction {interaction_id!r} exists")
         return Ingested(found_id, code == 1)
+
+    async def put_agent(
+        self, agent_id: str, status: str, capacity: int, caps: Mapping[str, int]
+    ) -> None:
+        """Write an agent's status, capacity and per-channel caps (one HSET: atomic)."""
+        fields: dict[str, str | int] = {"status": status, "capacity": capacity}
+        fields |= {f"cap:{ch}": n for ch, n in caps.items()}
+        await self.client.hset(self.keys.agent(agent_id), mapping=fields)  # type: ignore[arg-type]
+        await self.client.sadd(self.keys.agents, agent_id)
+
+    async def claim(self, ref: OfferRef, deadline: float) -> None:
+        """Reserve a queued interaction for an agent with room; Conflict if either moved on."""
+        ch = self.config.channels[ref.channel]
+        others = self.config.channels.values()
+        counted = ",".join(
+            f"{x.name}={x.cost}" for x in others if ch.name not in x.interruptible_by
+        )
+        blocking = ",".join(x.name for x in others if ch.name in x.blocks)
+        args: list[str | int | float] = [
+            deadline,
+            ref.channel,
+            ch.cost,
+            ch.max_per_agent,
+            counted,
+            blocking,
+        ]
+        await self._run(self._claim, self._offer_keys(ref, queue=True), ref, args)
+
+    async def accept(self, ref: OfferRef) -> None:
+        """Turn the open offer into an assignment; Conflict if it is no longer open."""
+        await self._run(self._accept, self._offer_keys(ref, queue=False), ref, [])
+
+    async def release(self, ref: OfferRef, reason: str) -> None:
+        """Requeue at the original position after a reject, expiry or departure."""
+        keys = self._offer_keys(ref, queue=True)
+        await self._run(self._release, keys, ref, [ref.channel, reason])
+
+    def _offer_keys(self, ref: OfferRef, *, queue: bool) -> list[str]:
+        k = self.keys
+        keys = [k.interaction(ref.interaction_id), k.agent(ref.agent_id), k.offer(ref.offer_id)]
+        return [*keys, k.queue(ref.queue), k.events] if queue else [*keys, k.events]
+
+    async def _run(
+        self, script: AsyncScript, keys: list[str], ref: OfferRef, args: list[str | int | float]
+    ) -> None:
+        head: list[str | int | float] = [ref.interaction_id, ref.agent_id, ref.offer_id]
+        ok, reason = await script(keys=keys, args=head + args)
+        if ok != 1:
+            raise Conflict(_text(reason))
 
     async def interaction(self, interaction_id: str) -> dict[str, str]:
         """The interaction's stored fields (empty if unknown)."""

@@ -1,46 +1,159 @@
-"""The store against a real Redis: ingest is atomic, durable and idempotent."""
+"""The store against a real Redis: ingest is idempotent, offers are compare-and-set."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+
+import pytest
 import redis.asyncio as aioredis
 
-from router.keys import Keys
-from router.store import Ingested, Store
+from router.config import load_config_text
+from router.errors import Conflict
+from router.store import Ingested, OfferRef, Store
+from tests.unit.engine_kit import BASE
 
-KEYS = Keys("t1")
+CONFIG = load_config_text(BASE, "store.yaml")
+KEYS_T = CONFIG.tenant
 
 
-async def test_ingest_creates_a_queued_interaction(client: aioredis.Redis) -> None:
-    store = Store(client, KEYS)
+@pytest.fixture
+def store(client: aioredis.Redis) -> Store:
+    return Store(client, CONFIG)
+
+
+def _ref(ix: str, agent: str, offer: str = "", channel: str = "voice") -> OfferRef:
+    return OfferRef(ix, "support", channel, agent, offer or f"{ix}/{agent}")
+
+
+async def _queued(store: Store, *ids: str) -> None:
+    for ix in ids:
+        await store.enqueue(ix, "support", {"channel": "voice"}, f"k-{ix}")
+
+
+async def test_ingest_creates_a_queued_interaction(store: Store) -> None:
     await store.enqueue("i1", "billing", {"channel": "chat"}, "idem-1")
     fields = await store.interaction("i1")
     assert (fields["state"], fields["queue"], fields["channel"]) == ("queued", "billing", "chat")
 
 
-async def test_ingest_puts_the_interaction_in_its_queue(client: aioredis.Redis) -> None:
-    store = Store(client, KEYS)
+async def test_ingest_puts_the_interaction_in_its_queue(store: Store) -> None:
     await store.enqueue("i1", "billing", {}, "idem-1")
     await store.enqueue("i2", "billing", {}, "idem-2")
-    assert await client.zrange(KEYS.queue("billing"), 0, -1) == [b"i1", b"i2"]
+    assert await store.client.zrange(store.keys.queue("billing"), 0, -1) == [b"i1", b"i2"]
 
 
-async def test_repeated_idempotency_key_returns_the_first_interaction(
-    client: aioredis.Redis,
-) -> None:
-    store = Store(client, KEYS)
+async def test_repeated_idempotency_key_returns_the_first_interaction(store: Store) -> None:
     await store.enqueue("i1", "billing", {}, "same")
     assert await store.enqueue("i2", "billing", {}, "same") == Ingested("i1", created=False)
 
 
-async def test_repeated_idempotency_key_writes_nothing(client: aioredis.Redis) -> None:
-    store = Store(client, KEYS)
+async def test_repeated_idempotency_key_writes_nothing(store: Store) -> None:
     await store.enqueue("i1", "billing", {}, "same")
     await store.enqueue("i2", "billing", {}, "same")
-    assert (await client.exists(KEYS.interaction("i2")), await client.xlen(KEYS.events)) == (0, 1)
+    written = (
+        await store.client.exists(store.keys.interaction("i2")),
+        await store.client.xlen(store.keys.events),
+    )
+    assert written == (0, 1)
 
 
-async def test_ingest_records_an_event(client: aioredis.Redis) -> None:
-    store = Store(client, KEYS)
+async def test_ingest_records_an_event(store: Store) -> None:
     await store.enqueue("i1", "billing", {}, "idem-1")
-    entries = await client.xrange(KEYS.events) or []
+    entries = await store.client.xrange(store.keys.events) or []
     assert [fields for _, fields in entries] == [{b"type": b"queued", b"id": b"i1"}]
+
+
+async def test_claim_offers_the_interaction(store: Store) -> None:
+    await _queued(store, "i1")
+    await store.put_agent("a", "available", 100, {})
+    await store.claim(_ref("i1", "a"), 1020.0)
+    fields = await store.interaction("i1")
+    assert (fields["state"], fields["agent"]) == ("offered", "a")
+
+
+async def test_an_offered_interaction_cannot_be_claimed_again(store: Store) -> None:
+    await _queued(store, "i1")
+    await store.put_agent("a", "available", 100, {})
+    await store.put_agent("b", "available", 100, {})
+    await store.claim(_ref("i1", "a"), 1020.0)
+    with pytest.raises(Conflict):
+        await store.claim(_ref("i1", "b"), 1020.0)
+
+
+async def test_claim_refuses_an_agent_without_room(store: Store) -> None:
+    await _queued(store, "i1")
+    await store.put_agent("a", "available", 50, {})
+    with pytest.raises(Conflict, match="capacity"):
+        await store.claim(_ref("i1", "a"), 1020.0)
+
+
+async def test_refused_claim_writes_nothing(store: Store) -> None:
+    await _queued(store, "i1")
+    await store.put_agent("a", "break", 100, {})
+    with pytest.raises(Conflict):
+        await store.claim(_ref("i1", "a"), 1020.0)
+    assert (await store.interaction("i1"))["state"] == "queued"
+
+
+async def test_accept_assigns(store: Store) -> None:
+    await _queued(store, "i1")
+    await store.put_agent("a", "available", 100, {})
+    await store.claim(_ref("i1", "a"), 1020.0)
+    await store.accept(_ref("i1", "a"))
+    assert (await store.interaction("i1"))["state"] == "assigned"
+
+
+async def test_release_requeues_at_the_original_position(store: Store) -> None:
+    await _queued(store, "i1", "i2")
+    await store.put_agent("a", "available", 100, {})
+    await store.claim(_ref("i1", "a"), 1020.0)
+    await store.release(_ref("i1", "a"), "rejected")
+    assert await store.client.zrange(store.keys.queue("support"), 0, -1) == [b"i1", b"i2"]
+
+
+async def test_accepting_a_released_offer_is_refused(store: Store) -> None:
+    await _queued(store, "i1")
+    await store.put_agent("a", "available", 100, {})
+    await store.claim(_ref("i1", "a"), 1020.0)
+    await store.release(_ref("i1", "a"), "expired")
+    with pytest.raises(Conflict):
+        await store.accept(_ref("i1", "a"))
+
+
+async def test_concurrent_claims_never_double_book(client: aioredis.Redis, redis_url: str) -> None:
+    """Many writers on separate connections race; Redis lets exactly the valid claims through."""
+    tasks = [f"i{n}" for n in range(30)]
+    agents = [f"a{n}" for n in range(6)]
+    writers = [Store(aioredis.Redis.from_url(redis_url), CONFIG) for _ in range(8)]
+    await _queued(writers[0], *tasks)
+    for agent in agents:
+        await writers[0].put_agent(agent, "available", 100, {"chat": 3})
+    rng = random.Random(4)
+
+    async def attempt(n: int) -> None:
+        w = writers[n % len(writers)]
+        ix, agent = rng.choice(tasks), rng.choice(agents)
+        ref = _ref(ix, agent, f"o{n}", channel=rng.choice(["voice", "chat"]))
+        try:
+            await w.claim(ref, 1020.0)
+            if rng.random() < 0.5:
+                await w.release(ref, "rejected")
+        except Conflict:
+            pass
+
+    await asyncio.gather(*(attempt(n) for n in range(600)))
+    holders: dict[str, str] = {}
+    for ix in tasks:
+        fields = await writers[0].interaction(ix)
+        if fields["state"] == "offered":
+            holders[ix] = fields["agent"]
+    load = 0
+    for agent in agents:
+        counts = await client.hmget(writers[0].keys.agent(agent), ["n:voice", "n:chat"])
+        load += sum(int(c or 0) for c in counts)
+    for w in writers:
+        await w.client.aclose()
+    # One open offer per agent (so none past capacity, no task with two agents), and the
+    # agents' load counters agree with the offers that are open.
+    assert sorted(holders.values()) == sorted(set(holders.values())) and load == len(holders)
