@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -51,6 +51,8 @@ class Store:
         self._claim: AsyncScript = client.register_script(_lua("claim"))
         self._accept: AsyncScript = client.register_script(_lua("accept"))
         self._release: AsyncScript = client.register_script(_lua("release"))
+        self._complete: AsyncScript = client.register_script(_lua("complete"))
+        self._finish: AsyncScript = client.register_script(_lua("finish"))
 
     async def enqueue(
         self, interaction_id: str, queue: str, fields: Mapping[str, str], idempotency_key: str
@@ -104,6 +106,20 @@ class Store:
         keys = self._offer_keys(ref, queue=True)
         await self._run(self._release, keys, ref, [ref.channel, reason])
 
+    async def complete(self, ref: OfferRef, wrap_until: float) -> str:
+        """The agent finished: `wrap_up` until `wrap_until`, or `done` when that is 0."""
+        k = self.keys
+        keys = [k.interaction(ref.interaction_id), k.agent(ref.agent_id), k.live, k.events]
+        args: list[str | int | float] = [ref.interaction_id, ref.agent_id, ref.channel, wrap_until]
+        return await self._call(self._complete, keys, args)
+
+    async def finish(self, ref: OfferRef, state: str, reason: str, expected: Iterable[str]) -> str:
+        """Final state from one of `expected`, freeing queue place, offer or load; the old state."""
+        k = self.keys
+        keys = [*self._offer_keys(ref, queue=True)[:4], k.live, k.events]
+        args: list[str | int | float] = [ref.interaction_id, state, reason, ",".join(expected)]
+        return await self._call(self._finish, keys, args)
+
     def _offer_keys(self, ref: OfferRef, *, queue: bool) -> list[str]:
         k = self.keys
         keys = [k.interaction(ref.interaction_id), k.agent(ref.agent_id), k.offer(ref.offer_id)]
@@ -113,9 +129,15 @@ class Store:
         self, script: AsyncScript, keys: list[str], ref: OfferRef, args: list[str | int | float]
     ) -> None:
         head: list[str | int | float] = [ref.interaction_id, ref.agent_id, ref.offer_id]
-        ok, reason = await script(keys=keys, args=head + args)
+        await self._call(script, keys, head + args)
+
+    async def _call(
+        self, script: AsyncScript, keys: list[str], args: list[str | int | float]
+    ) -> str:
+        ok, detail = await script(keys=keys, args=args)
         if ok != 1:
-            raise Conflict(_text(reason))
+            raise Conflict(_text(detail))
+        return _text(detail)
 
     async def interaction(self, interaction_id: str) -> dict[str, str]:
         """The interaction's stored fields (empty if unknown)."""

@@ -157,3 +157,57 @@ async def test_concurrent_claims_never_double_book(client: aioredis.Redis, redis
     # One open offer per agent (so none past capacity, no task with two agents), and the
     # agents' load counters agree with the offers that are open.
     assert sorted(holders.values()) == sorted(set(holders.values())) and load == len(holders)
+
+
+async def _assigned(store: Store, ix: str, agent: str) -> OfferRef:
+    await _queued(store, ix)
+    await store.put_agent(agent, "available", 100, {})
+    ref = _ref(ix, agent)
+    await store.claim(ref, 1020.0)
+    await store.accept(ref)
+    return ref
+
+
+async def _load(store: Store, agent: str) -> int:
+    return int(await store.client.hget(store.keys.agent(agent), "n:voice") or 0)
+
+
+async def test_complete_without_wrap_up_releases_the_agent(store: Store) -> None:
+    ref = await _assigned(store, "i1", "a")
+    assert (await store.complete(ref, 0), await _load(store, "a")) == ("done", 0)
+
+
+async def test_wrap_up_keeps_the_load_until_it_ends(store: Store) -> None:
+    ref = await _assigned(store, "i1", "a")
+    await store.complete(ref, 1050.0)
+    held = await _load(store, "a")
+    await store.finish(ref, "done", "wrap_up_ended", ["wrap_up"])
+    assert (held, await _load(store, "a")) == (1, 0)
+
+
+async def test_abandon_of_a_queued_contact_leaves_the_queue(store: Store) -> None:
+    await _queued(store, "i1")
+    await store.finish(_ref("i1", ""), "abandoned", "customer", ["queued", "offered", "assigned"])
+    assert await store.client.zcard(store.keys.queue("support")) == 0
+
+
+async def test_abandon_of_an_offered_contact_frees_the_agent(store: Store) -> None:
+    await _queued(store, "i1")
+    await store.put_agent("a", "available", 100, {})
+    ref = _ref("i1", "a")
+    await store.claim(ref, 1020.0)
+    await store.finish(ref, "abandoned", "customer", ["queued", "offered", "assigned"])
+    offer_left = await store.client.hget(store.keys.agent("a"), "offer")
+    assert (await _load(store, "a"), offer_left) == (0, None)
+
+
+async def test_finished_interaction_leaves_the_live_set(store: Store) -> None:
+    ref = await _assigned(store, "i1", "a")
+    await store.complete(ref, 0)
+    assert await store.client.sismember(store.keys.live, "i1") == 0
+
+
+async def test_finish_from_an_unexpected_state_is_refused(store: Store) -> None:
+    ref = await _assigned(store, "i1", "a")
+    with pytest.raises(Conflict):
+        await store.finish(ref, "expired", "max_wait", ["queued"])
