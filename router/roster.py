@@ -124,8 +124,9 @@ class Roster:
 
     def sync(self, agent: Agent) -> None:
         """Push the agent's routability, lease and idle time to the kernel."""
-        routable = agent.status is AgentStatus.AVAILABLE and agent.offer is None  # routable()
-        self.index.set_presence(agent.slot, routable, agent.lease_until, agent.idle_since)
+        self.index.set_presence(
+            agent.slot, self.routable(agent), agent.lease_until, agent.idle_since
+        )
 
     def add_load(self, agent: Agent, channel: str, delta: int) -> None:
         """One interaction of `channel` more (+1) or less (-1) on the agent."""

@@ -53,6 +53,7 @@ class Store:
         self._release: AsyncScript = client.register_script(_lua("release"))
         self._complete: AsyncScript = client.register_script(_lua("complete"))
         self._finish: AsyncScript = client.register_script(_lua("finish"))
+        self._rules = {name: _capacity_rules(config, name) for name in config.channels}
 
     async def enqueue(
         self, interaction_id: str, queue: str, fields: Mapping[str, str], idempotency_key: str
@@ -65,28 +66,25 @@ class Store:
                   k.live, k.events, k.positions],
             args=[interaction_id, IDEMPOTENCY_TTL, "queue", queue, *flat],
         )  # fmt: skip
-        found_id = found.decode() if isinstance(found, bytes) else str(found)
         if code == -1:
             raise Conflict(f"interaction {interaction_id!r} exists")
-        return Ingested(found_id, code == 1)
+        return Ingested(_text(found), code == 1)
 
     async def put_agent(
         self, agent_id: str, status: str, capacity: int, caps: Mapping[str, int]
     ) -> None:
-        """Write an agent's status, capacity and per-channel caps (one HSET: atomic)."""
+        """Write an agent's status, capacity and per-channel caps, atomically (MULTI/EXEC)."""
         fields: dict[str, str | int] = {"status": status, "capacity": capacity}
         fields |= {f"cap:{ch}": n for ch, n in caps.items()}
-        await self.client.hset(self.keys.agent(agent_id), mapping=fields)  # type: ignore[arg-type]
-        await self.client.sadd(self.keys.agents, agent_id)
+        async with self.client.pipeline(transaction=True) as tx:
+            tx.hset(self.keys.agent(agent_id), mapping=fields)  # type: ignore[arg-type]
+            tx.sadd(self.keys.agents, agent_id)
+            await tx.execute()
 
     async def claim(self, ref: OfferRef, deadline: float) -> None:
         """Reserve a queued interaction for an agent with room; Conflict if either moved on."""
         ch = self.config.channels[ref.channel]
-        others = self.config.channels.values()
-        counted = ",".join(
-            f"{x.name}={x.cost}" for x in others if ch.name not in x.interruptible_by
-        )
-        blocking = ",".join(x.name for x in others if ch.name in x.blocks)
+        counted, blocking = self._rules[ch.name]
         args: list[str | int | float] = [
             deadline,
             ref.channel,
@@ -116,7 +114,14 @@ class Store:
     async def finish(self, ref: OfferRef, state: str, reason: str, expected: Iterable[str]) -> str:
         """Final state from one of `expected`, freeing queue place, offer or load; the old state."""
         k = self.keys
-        keys = [*self._offer_keys(ref, queue=True)[:4], k.live, k.events]
+        keys = [
+            k.interaction(ref.interaction_id),
+            k.agent(ref.agent_id),
+            k.offer(ref.offer_id),
+            k.queue(ref.queue),
+            k.live,
+            k.events,
+        ]
         args: list[str | int | float] = [ref.interaction_id, state, reason, ",".join(expected)]
         return await self._call(self._finish, keys, args)
 
@@ -143,6 +148,14 @@ class Store:
         """The interaction's stored fields (empty if unknown)."""
         raw: dict[Any, Any] = await self.client.hgetall(self.keys.interaction(interaction_id))
         return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _capacity_rules(config: RoutingConfig, channel: str) -> tuple[str, str]:
+    """For claim.lua: the channels whose load counts against `channel` ("name=cost,...") and
+    the channels whose work blocks it ("name,...")."""
+    chans = config.channels.values()
+    counted = ",".join(f"{x.name}={x.cost}" for x in chans if channel not in x.interruptible_by)
+    return counted, ",".join(x.name for x in chans if channel in x.blocks)
 
 
 def _text(value: object) -> str:
