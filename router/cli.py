@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import uvloop
+
 from router import __version__
 from router.config import ConfigError, json_schema, load_config
 from router.config.model import RoutingConfig
-from router.errors import InvalidInput
+from router.daemon import serve
+from router.errors import InvalidInput, RouterdError
+from router.log import configure as configure_logging
+from router.settings import settings_from
 from router.simulate_cli import add_simulate_args, simulation_report
 
 EXIT_OK = 0
 EXIT_INVALID = 1  # the routing file was read and refused
 EXIT_UNREADABLE = 2  # no such file (argparse also exits 2 on a usage error)
+DEFAULT_CONFIG = "config/routing.example.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +96,28 @@ def print_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c", "--config", default=DEFAULT_CONFIG, help=f"routing file (default: {DEFAULT_CONFIG})"
+    )
+
+
+def run_daemon(args: argparse.Namespace) -> int:
+    """Run the daemon until SIGTERM; settings from the file, overridden by ROUTERD_*."""
+    config = _load(args.config)
+    if isinstance(config, int):
+        return config
+    configure_logging(os.environ)
+    try:
+        settings = settings_from(config, os.environ)
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(config, settings))
+    except (RouterdError, OSError) as exc:
+        print(f"routerd: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
 def simulate(args: argparse.Namespace) -> int:
     """Run synthetic traffic through the engine and compare with Erlang C."""
     config = _load(args.file)
@@ -103,6 +133,7 @@ def simulate(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Command] = {
+    "run": Command("run the routing daemon (HTTP/WebSocket API)", _add_run, run_daemon),
     "check-config": Command("validate a routing file", _add_file, check_config),
     "schema": Command("print the routing file's JSON Schema", _no_arguments, print_schema),
     "simulate": Command(

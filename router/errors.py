@@ -69,3 +69,15 @@ class InvalidInput(RouterdError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(f"{field}: {message}")
+
+
+class Unauthorized(RouterdError):
+    """The request carries no API key, or one routerd does not know."""
+
+
+class Unavailable(RouterdError):
+    """Redis cannot be reached: nothing was written; try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)

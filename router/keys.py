@@ -38,6 +38,10 @@ class Keys:
         """String with a TTL: the interaction an Idempotency-Key or provider id created."""
         return f"{self.base}:idem:{key}"
 
+    def agent_events(self, agent_id: str) -> str:
+        """Stream: what an agent's desktop was sent, by the agent's own sequence number."""
+        return f"{self.base}:ag:{agent_id}:events"
+
     def history(self, customer: str) -> str:
         """Stream: a customer's messages across channels."""
         return f"{self.base}:hist:{customer}"

@@ -1,20 +1,26 @@
-"""Redis as the source of truth: each transition is one Lua script, committed before its effect."""
+"""Redis as the source of truth: each transition is one Lua script, committed before its effect.
+
+Every transition is built as an `Op` first, so that the daemon can commit the decisions of many
+events in one pipeline (one round trip) and the tests can run them one at a time.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
+from redis.exceptions import ResponseError
 
 from router.config.model import RoutingConfig
 from router.errors import Conflict
 from router.keys import Keys
 
 IDEMPOTENCY_TTL = 24 * 3600
+Arg = str | int | float | bytes
 
 
 def _lua(name: str) -> str:
@@ -40,6 +46,26 @@ class Ingested:
     created: bool
 
 
+@dataclass(slots=True)
+class Op:
+    """One script call, not yet run; `agent` names whose stream it may append to."""
+
+    script: AsyncScript
+    keys: list[str]
+    args: list[Arg]
+    agent: str | None = None
+    payload: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A script's answer: whether it applied, its detail, and the agent-stream seq it wrote."""
+
+    ok: bool
+    detail: str
+    seq: int = 0
+
+
 class Store:
     """The tenant's state in Redis, changed only through the scripts."""
 
@@ -47,72 +73,90 @@ class Store:
         self.client = client
         self.config = config
         self.keys = Keys(config.tenant)
-        self._enqueue: AsyncScript = client.register_script(_lua("enqueue"))
-        self._claim: AsyncScript = client.register_script(_lua("claim"))
-        self._accept: AsyncScript = client.register_script(_lua("accept"))
-        self._release: AsyncScript = client.register_script(_lua("release"))
-        self._complete: AsyncScript = client.register_script(_lua("complete"))
-        self._finish: AsyncScript = client.register_script(_lua("finish"))
+        prelude = _lua("prelude")
+        names = ("enqueue", "claim", "accept", "release", "complete", "finish", "status", "agent")
+        self._scripts = {n: client.register_script(prelude + _lua(n)) for n in names}
+        self._scripts["update"] = client.register_script(_lua("update"))
         self._rules = {name: _capacity_rules(config, name) for name in config.channels}
 
-    async def enqueue(
-        self, interaction_id: str, queue: str, fields: Mapping[str, str], idempotency_key: str
-    ) -> Ingested:
-        """Create the interaction queued, once per idempotency key; durable when this returns."""
+    # -- building transitions --------------------------------------------------------------
+
+    def enqueue_op(
+        self,
+        interaction_id: str,
+        queue: str,
+        fields: Mapping[str, Arg],
+        idempotency_key: str | None,
+    ) -> Op:
+        """Create the interaction queued, once per idempotency key (when one is given)."""
         k = self.keys
         flat = [x for item in fields.items() for x in item]
-        code, found = await self._enqueue(
-            keys=[k.idempotency(idempotency_key), k.interaction(interaction_id), k.queue(queue),
-                  k.live, k.events, k.positions],
-            args=[interaction_id, IDEMPOTENCY_TTL, "queue", queue, *flat],
-        )  # fmt: skip
-        if code == -1:
-            raise Conflict(f"interaction {interaction_id!r} exists")
-        return Ingested(_text(found), code == 1)
+        keyed = idempotency_key is not None
+        idem = k.idempotency(idempotency_key or "")
+        keys = [idem, k.interaction(interaction_id), k.queue(queue), k.live, k.events, k.positions]
+        return Op(
+            self._scripts["enqueue"],
+            keys,
+            [interaction_id, IDEMPOTENCY_TTL, "1" if keyed else "0", "queue", queue, *flat],
+        )
 
-    async def put_agent(
-        self, agent_id: str, status: str, capacity: int, caps: Mapping[str, int]
-    ) -> None:
-        """Write an agent's status, capacity and per-channel caps, atomically (MULTI/EXEC)."""
-        fields: dict[str, str | int] = {"status": status, "capacity": capacity}
-        fields |= {f"cap:{ch}": n for ch, n in caps.items()}
-        async with self.client.pipeline(transaction=True) as tx:
-            tx.hset(self.keys.agent(agent_id), mapping=fields)  # type: ignore[arg-type]
-            tx.sadd(self.keys.agents, agent_id)
-            await tx.execute()
+    def agent_op(
+        self,
+        agent_id: str,
+        *,
+        name: str,
+        skills: bytes,
+        groups: bytes,
+        capacity: int,
+        caps: Mapping[str, int],
+    ) -> Op:
+        """Create or change an agent's profile (skills and groups as JSON); status is kept."""
+        caps_text = ",".join(f"{ch}={n}" for ch, n in caps.items())
+        keys = [self.keys.agent(agent_id), self.keys.agents]
+        args: list[Arg] = [agent_id, name, skills, groups, capacity, caps_text]
+        return Op(self._scripts["agent"], keys, args)
 
-    async def claim(self, ref: OfferRef, deadline: float) -> None:
-        """Reserve a queued interaction for an agent with room; Conflict if either moved on."""
+    def status_op(self, agent_id: str, status: str, reason: str, payload: bytes = b"") -> Op:
+        """Set an agent's status, telling its stream when `payload` is given."""
+        keys = [self.keys.agent(agent_id), self.keys.events, self.keys.agent_events(agent_id)]
+        args: list[Arg] = [agent_id, status, reason, payload]
+        return Op(self._scripts["status"], keys, args, agent_id, payload)
+
+    def claim_op(self, ref: OfferRef, deadline: float, explain: bytes, payload: bytes) -> Op:
+        """Reserve a queued interaction for an agent with room."""
         ch = self.config.channels[ref.channel]
         counted, blocking = self._rules[ch.name]
-        args: list[str | int | float] = [
-            deadline,
-            ref.channel,
-            ch.cost,
-            ch.max_per_agent,
-            counted,
-            blocking,
-        ]
-        await self._run(self._claim, self._offer_keys(ref, queue=True), ref, args)
+        args: list[Arg] = [deadline, ref.channel, ch.cost, ch.max_per_agent, counted, blocking]
+        return self._offer_op("claim", ref, [*args, explain], queue=True, payload=payload)
 
-    async def accept(self, ref: OfferRef) -> None:
-        """Turn the open offer into an assignment; Conflict if it is no longer open."""
-        await self._run(self._accept, self._offer_keys(ref, queue=False), ref, [])
+    def accept_op(self, ref: OfferRef, now: float, payload: bytes) -> Op:
+        """Turn the open offer into an assignment."""
+        return self._offer_op("accept", ref, [now], queue=False, payload=payload)
 
-    async def release(self, ref: OfferRef, reason: str) -> None:
+    def release_op(self, ref: OfferRef, reason: str, payload: bytes) -> Op:
         """Requeue at the original position after a reject, expiry or departure."""
-        keys = self._offer_keys(ref, queue=True)
-        await self._run(self._release, keys, ref, [ref.channel, reason])
+        args: list[Arg] = [ref.channel, reason]
+        return self._offer_op("release", ref, args, queue=True, payload=payload)
 
-    async def complete(self, ref: OfferRef, wrap_until: float) -> str:
+    def complete_op(self, ref: OfferRef, wrap_until: float, now: float, payload: bytes) -> Op:
         """The agent finished: `wrap_up` until `wrap_until`, or `done` when that is 0."""
         k = self.keys
-        keys = [k.interaction(ref.interaction_id), k.agent(ref.agent_id), k.live, k.events]
-        args: list[str | int | float] = [ref.interaction_id, ref.agent_id, ref.channel, wrap_until]
-        return await self._call(self._complete, keys, args)
+        keys = [k.interaction(ref.interaction_id), k.agent(ref.agent_id), k.live, k.events,
+                k.agent_events(ref.agent_id)]  # fmt: skip
+        args: list[Arg] = [ref.interaction_id, ref.agent_id, ref.channel, wrap_until, now, payload]
+        return Op(self._scripts["complete"], keys, args, ref.agent_id, payload)
 
-    async def finish(self, ref: OfferRef, state: str, reason: str, expected: Iterable[str]) -> str:
-        """Final state from one of `expected`, freeing queue place, offer or load; the old state."""
+    def finish_op(
+        self,
+        ref: OfferRef,
+        state: str,
+        reason: str,
+        expected: Iterable[str],
+        *,
+        now: float,
+        payload: bytes = b"",
+    ) -> Op:
+        """Final state from one of `expected`, freeing queue place, offer or load."""
         k = self.keys
         keys = [
             k.interaction(ref.interaction_id),
@@ -121,33 +165,122 @@ class Store:
             k.queue(ref.queue),
             k.live,
             k.events,
+            k.agent_events(ref.agent_id),
         ]
-        args: list[str | int | float] = [ref.interaction_id, state, reason, ",".join(expected)]
-        return await self._call(self._finish, keys, args)
+        args: list[Arg] = [ref.interaction_id, state, reason, ",".join(expected), now, payload]
+        return Op(self._scripts["finish"], keys, args, ref.agent_id or None, payload)
 
-    def _offer_keys(self, ref: OfferRef, *, queue: bool) -> list[str]:
+    def update_op(self, interaction_id: str, fields: Mapping[str, Arg]) -> Op:
+        """Set fields of a live interaction."""
+        flat = [x for item in fields.items() for x in item]
+        return Op(self._scripts["update"], [self.keys.interaction(interaction_id)], flat)
+
+    def _offer_op(
+        self, name: str, ref: OfferRef, args: list[Arg], *, queue: bool, payload: bytes
+    ) -> Op:
         k = self.keys
         keys = [k.interaction(ref.interaction_id), k.agent(ref.agent_id), k.offer(ref.offer_id)]
-        return [*keys, k.queue(ref.queue), k.events] if queue else [*keys, k.events]
+        keys += [k.queue(ref.queue), k.events] if queue else [k.events]
+        keys.append(k.agent_events(ref.agent_id))
+        head: list[Arg] = [ref.interaction_id, ref.agent_id, ref.offer_id]
+        return Op(self._scripts[name], keys, [*head, *args, payload], ref.agent_id, payload)
 
-    async def _run(
-        self, script: AsyncScript, keys: list[str], ref: OfferRef, args: list[str | int | float]
+    # -- running them ----------------------------------------------------------------------
+
+    async def run(self, op: Op) -> Outcome:
+        """Run one transition; Conflict when its compare-and-set refused (nothing written)."""
+        outcome = _outcome(await op.script(keys=op.keys, args=op.args))
+        if not outcome.ok:
+            raise Conflict(outcome.detail)
+        return outcome
+
+    async def run_all(self, ops: Sequence[Op]) -> list[Outcome]:
+        """Run transitions in order in one pipeline (one round trip); a refusal stops none."""
+        if not ops:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for op in ops:
+                await op.script(keys=op.keys, args=op.args, client=pipe)
+            results = await pipe.execute(raise_on_error=False)
+        return [_outcome(r) for r in results]
+
+    # -- one at a time ---------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        interaction_id: str,
+        queue: str,
+        fields: Mapping[str, Arg],
+        idempotency_key: str | None,
+    ) -> Ingested:
+        """Create the interaction queued, once per idempotency key; durable when this returns."""
+        op = self.enqueue_op(interaction_id, queue, fields, idempotency_key)
+        return ingested(_outcome(await op.script(keys=op.keys, args=op.args)), interaction_id)
+
+    async def put_agent(
+        self, agent_id: str, status: str, capacity: int, caps: Mapping[str, int]
     ) -> None:
-        head: list[str | int | float] = [ref.interaction_id, ref.agent_id, ref.offer_id]
-        await self._call(script, keys, head + args)
+        """Write an agent with no skills, then its status."""
+        op = self.agent_op(
+            agent_id, name=agent_id, skills=b"{}", groups=b"[]", capacity=capacity, caps=caps
+        )
+        await self.run(op)
+        await self.run(self.status_op(agent_id, status, "test"))
 
-    async def _call(
-        self, script: AsyncScript, keys: list[str], args: list[str | int | float]
+    async def claim(self, ref: OfferRef, deadline: float) -> None:
+        """Reserve a queued interaction for an agent; Conflict if either moved on."""
+        await self.run(self.claim_op(ref, deadline, b"{}", b""))
+
+    async def accept(self, ref: OfferRef, now: float = 0.0) -> None:
+        """Turn the open offer into an assignment; Conflict if it is no longer open."""
+        await self.run(self.accept_op(ref, now, b""))
+
+    async def release(self, ref: OfferRef, reason: str) -> None:
+        """Requeue at the original position; Conflict if the offer is no longer open."""
+        await self.run(self.release_op(ref, reason, b""))
+
+    async def complete(self, ref: OfferRef, wrap_until: float, now: float = 0.0) -> str:
+        """Wrap-up or done; the new state."""
+        return (await self.run(self.complete_op(ref, wrap_until, now, b""))).detail
+
+    async def finish(
+        self, ref: OfferRef, state: str, reason: str, expected: Iterable[str], now: float = 0.0
     ) -> str:
-        ok, detail = await script(keys=keys, args=args)
-        if ok != 1:
-            raise Conflict(_text(detail))
-        return _text(detail)
+        """Final state from one of `expected`; the old state."""
+        return (await self.run(self.finish_op(ref, state, reason, expected, now=now))).detail
+
+    # -- reading ---------------------------------------------------------------------------
 
     async def interaction(self, interaction_id: str) -> dict[str, str]:
         """The interaction's stored fields (empty if unknown)."""
         raw: dict[Any, Any] = await self.client.hgetall(self.keys.interaction(interaction_id))
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return {text(k): text(v) for k, v in raw.items()}
+
+    async def agent_events(self, agent_id: str, since: int) -> list[tuple[int, bytes]]:
+        """The agent's stream events after seq `since`, oldest first, as (seq, payload)."""
+        key = self.keys.agent_events(agent_id)
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = await self.client.xrange(
+            key, min=f"{since + 1}-0", max="+"
+        )  # type: ignore[assignment]
+        return [(int(text(eid).partition("-")[0]), fields[b"e"]) for eid, fields in entries]
+
+
+def ingested(outcome: Outcome, interaction_id: str) -> Ingested:
+    """An enqueue's outcome as an Ingested; Conflict if the id was taken."""
+    if outcome.ok:
+        return Ingested(outcome.detail, created=True)
+    if outcome.detail == interaction_id and outcome.seq == -1:
+        raise Conflict(f"interaction {interaction_id!r} exists")
+    return Ingested(outcome.detail, created=False)
+
+
+def _outcome(result: Any) -> Outcome:
+    if isinstance(result, ResponseError):
+        return Outcome(False, str(result))
+    code, detail, *rest = result
+    seq = int(rest[0]) if rest else 0
+    # enqueue answers -1 for a taken id: kept in seq so `ingested` can tell it from a repeat.
+    return Outcome(code == 1, text(detail), -1 if code == -1 else seq)
 
 
 def _capacity_rules(config: RoutingConfig, channel: str) -> tuple[str, str]:
@@ -158,5 +291,6 @@ def _capacity_rules(config: RoutingConfig, channel: str) -> tuple[str, str]:
     return counted, ",".join(x.name for x in chans if channel in x.blocks)
 
 
-def _text(value: object) -> str:
+def text(value: object) -> str:
+    """A Redis reply value as str."""
     return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket API: `/v1` routes, auth, errors, streams and the OpenAPI document."""

@@ -1,0 +1,131 @@
+"""`/v1/agents`: profiles, status and presence; `/v1/offers`: accept and reject."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from router import events as e
+from router.api.bodies import AgentIn, StatusIn
+from router.api.context import body, context, reply
+from router.errors import InvalidInput, NotFound
+from router.model import Agent
+from router.service import Router
+from router.store import Op
+
+MAX_ID = 128
+
+
+def agent_view(router: Router, agent: Agent) -> dict[str, Any]:
+    """An agent as the API shows it."""
+    return {
+        "id": agent.id,
+        "status": agent.status.value,
+        "skills": agent.skills,
+        "groups": list(agent.groups),
+        "capacity": agent.capacity,
+        "caps": agent.caps,
+        "load": router.engine.roster.load(agent),
+        "offer_id": agent.offer,
+        "interactions": sorted(agent.active),
+        "lease_until": agent.lease_until,
+        "missed_offers": agent.missed,
+    }
+
+
+def _agent_id(request: web.Request) -> str:
+    agent_id = request.match_info["id"]
+    if len(agent_id) > MAX_ID:
+        raise InvalidInput("id", f"at most {MAX_ID} characters")
+    return agent_id
+
+
+async def put(request: web.Request) -> web.Response:
+    """Create or change an agent's profile; its status and work are kept."""
+    agent_id = _agent_id(request)
+    data = await body(request, AgentIn)
+    router = context(request).router
+
+    def profile() -> list[Op]:
+        agent = router.engine.agent(agent_id)
+        return [
+            router.store.agent_op(
+                agent_id,
+                name=data.name,
+                skills=orjson.dumps(agent.skills),
+                groups=orjson.dumps(list(agent.groups)),
+                capacity=agent.capacity,
+                caps=agent.caps,
+            )
+        ]
+
+    if data.capacity is not None and data.capacity < 0:
+        raise InvalidInput("capacity", "must be >= 0")
+    event = e.AgentUpserted(agent_id, data.skills, tuple(data.groups), data.capacity, data.caps)
+    await router.submit(event, extra=profile)
+    view = agent_view(router, router.engine.agent(agent_id))
+    return reply({**view, "name": data.name})
+
+
+async def set_status(request: web.Request) -> web.Response:
+    """The agent sets its status (and, unless offline, renews its presence lease)."""
+    agent_id = _agent_id(request)
+    data = await body(request, StatusIn)
+    router = context(request).router
+    await router.submit(e.AgentStatusChanged(agent_id, data.status))
+    return reply(agent_view(router, router.engine.agent(agent_id)))
+
+
+async def heartbeat(request: web.Request) -> web.Response:
+    """The agent's desktop is alive: renew its presence lease."""
+    agent_id = _agent_id(request)
+    router = context(request).router
+    await router.submit(e.AgentHeartbeat(agent_id))
+    return reply({"id": agent_id, "lease_until": router.engine.agent(agent_id).lease_until})
+
+
+async def list_all(request: web.Request) -> web.Response:
+    """Every agent."""
+    router = context(request).router
+    return reply([agent_view(router, a) for a in router.engine.roster])
+
+
+async def show(request: web.Request) -> web.Response:
+    """One agent."""
+    router = context(request).router
+    return reply(agent_view(router, router.engine.agent(_agent_id(request))))
+
+
+async def agent_owner(request: web.Request) -> str | None:
+    """The agent an `/v1/agents/{id}/...` path names."""
+    return request.match_info["id"]
+
+
+async def offer_owner(request: web.Request) -> str | None:
+    """The agent an open offer is for."""
+    offer = context(request).router.engine.offers.get(request.match_info["id"])
+    return offer.agent if offer is not None else None
+
+
+async def accept(request: web.Request) -> web.Response:
+    """The agent takes the offered interaction."""
+    offer_id = request.match_info["id"]
+    router = context(request).router
+    offer = router.engine.offers.get(offer_id)
+    if offer is None:
+        raise NotFound(f"offer {offer_id!r} not found or no longer open")
+    await router.submit(e.OfferAccepted(offer_id))
+    return reply({"offer_id": offer_id, "interaction_id": offer.task, "state": "assigned"})
+
+
+async def reject(request: web.Request) -> web.Response:
+    """The agent declines the offer: the interaction goes back to its place in the queue."""
+    offer_id = request.match_info["id"]
+    router = context(request).router
+    offer = router.engine.offers.get(offer_id)
+    if offer is None:
+        raise NotFound(f"offer {offer_id!r} not found or no longer open")
+    await router.submit(e.OfferRejected(offer_id))
+    return reply({"offer_id": offer_id, "interaction_id": offer.task, "state": "rejected"})

@@ -1,0 +1,84 @@
+"""The aiohttp application: routes, the JSON error contract, and the API's lifecycle."""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+
+from router.api import openapi
+from router.api.context import CONTEXT, Context, Handler, reply
+from router.api.routes import add_routes
+from router.errors import (
+    ClassificationError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RouterdError,
+    Unauthorized,
+    Unavailable,
+)
+
+log = structlog.get_logger("routerd.api")
+
+MAX_BODY = 256 * 1024
+
+# Most specific first: InvalidInput and ClassificationError are ValueErrors too.
+STATUS: tuple[tuple[type[RouterdError], int, str], ...] = (
+    (InvalidInput, 400, "invalid"),
+    (ClassificationError, 400, "invalid"),
+    (Unauthorized, 401, "unauthorized"),
+    (Forbidden, 403, "forbidden"),
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
+    (Unavailable, 503, "unavailable"),
+)
+
+
+def error(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+    """The one error shape: `{"error": {"code", "message", "field"}}`."""
+    return reply({"error": {"code": code, "message": message, "field": field}}, status)
+
+
+def _for(err: RouterdError) -> web.Response:
+    for kind, status, code in STATUS:
+        if isinstance(err, kind):
+            field = err.field if isinstance(err, InvalidInput) else None
+            message = str(err).removeprefix(f"{field}: ") if field else str(err)
+            response = error(status, code, message, field)
+            if isinstance(err, Unavailable):
+                response.headers["Retry-After"] = str(err.retry_after)
+            return response
+    log.error("unmapped routerd error", error=str(err))
+    return error(500, "internal", str(err))
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map routerd errors and aiohttp's own (404, 405, 413) to the JSON error shape."""
+    try:
+        return await handler(request)
+    except RouterdError as err:
+        return _for(err)
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, "too_large", f"the body is larger than {MAX_BODY} bytes", "body")
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        code = err.reason.lower().replace(" ", "_")
+        return error(err.status, code, err.reason)
+
+
+def make_app(ctx: Context) -> web.Application:
+    """The API application for one router."""
+    app = web.Application(middlewares=[errors], client_max_size=MAX_BODY)
+    app[CONTEXT] = ctx
+    app[openapi.DOCUMENT] = openapi.document()
+    add_routes(app)
+    app.router.add_get("/v1/openapi.json", openapi.serve)
+
+    async def close_streams(app: web.Application) -> None:
+        await ctx.hub.close_all()
+
+    app.on_shutdown.append(close_streams)
+    return app

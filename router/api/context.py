@@ -1,0 +1,62 @@
+"""What every handler reaches through the request: the router, auth, hub and classifier."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import web
+
+from router.api.bodies import decode
+from router.api.hub import Hub
+from router.auth import Auth, Principal
+from router.classify import Classifier
+from router.service import Router
+
+T = TypeVar("T")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# For the `agent` role: the agent a request's resource belongs to (None: not found, let the
+# handler answer 404).
+Owner = Callable[[web.Request], Awaitable[str | None]]
+
+
+@dataclass(slots=True)
+class Context:
+    """The daemon's parts, as the API sees them."""
+
+    router: Router
+    auth: Auth
+    hub: Hub = field(default_factory=Hub)
+    classifier: Classifier | None = None
+    figures_interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.classifier is None:
+            self.classifier = Classifier(self.router.config)
+
+
+CONTEXT = web.AppKey("context", Context)
+PRINCIPAL = "routerd.principal"
+
+
+def context(request: web.Request) -> Context:
+    """The daemon's parts."""
+    return request.app[CONTEXT]
+
+
+def principal(request: web.Request) -> Principal:
+    """Who is calling (set by the guard)."""
+    found: Principal = request[PRINCIPAL]
+    return found
+
+
+def reply(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer, encoded by orjson."""
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+async def body(request: web.Request, kind: type[T]) -> T:
+    """The request's JSON body, validated as `kind`."""
+    return decode(await request.read(), kind)

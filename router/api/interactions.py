@@ -1,0 +1,139 @@
+"""`/v1/interactions`: contacts in, their state and explanation out, and their ends."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+
+from router import decisions as d
+from router import events as e
+from router.api.bodies import InteractionIn
+from router.api.context import body, context, reply
+from router.errors import ClassificationError, InvalidInput, NotFound
+from router.store import Arg
+from router.tasks import new_task
+
+log = structlog.get_logger("routerd.api")
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def _arrival(
+    request: web.Request, data: InteractionIn, ix: str
+) -> tuple[e.InteractionArrived, str]:
+    """Where the contact goes, validated in full before anything is written."""
+    ctx = context(request)
+    config = ctx.router.config
+    if data.channel not in config.channels:
+        raise InvalidInput("channel", f"unknown channel {data.channel!r}")
+    if data.queue is not None:
+        if data.queue not in config.queues:
+            raise InvalidInput("queue", f"unknown queue {data.queue!r}")
+        queue, priority, skills, rule = data.queue, data.priority, dict(data.skills), "explicit"
+    else:
+        assert ctx.classifier is not None
+        try:
+            found = ctx.classifier.classify(data.channel, data.attributes, data.text or "")
+        except ClassificationError as err:
+            raise InvalidInput("channel", str(err)) from None
+        skills = {**found.skills, **data.skills}
+        priority = found.priority if data.priority is None else data.priority
+        queue, rule = found.queue, found.rule
+    arrival = e.InteractionArrived(ix, data.channel, queue, priority, skills, data.session)
+    new_task(config, arrival, 0.0, 0)  # raises InvalidInput on a bad skill, level or priority
+    return arrival, rule
+
+
+async def create(request: web.Request) -> web.Response:
+    """Take in a contact: 201 once it is durable in Redis; a repeated key answers 200."""
+    data = await body(request, InteractionIn)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidInput("Idempotency-Key", f"must be 1..{MAX_IDEMPOTENCY_KEY} characters")
+    ix = uuid.uuid4().hex
+    arrival, rule = _arrival(request, data, ix)
+    fields: dict[str, Arg] = {
+        "channel": data.channel,
+        "customer": data.customer,
+        "priority": "" if arrival.priority is None else arrival.priority,
+        "skills": orjson.dumps(dict(arrival.skills)),
+        "arrived_at": time.time(),
+        "rule": rule,
+    }
+    optional = {"text": data.text, "session": data.session}
+    fields |= {k: v for k, v in optional.items() if v is not None}
+    if data.attributes:
+        fields["attributes"] = orjson.dumps(data.attributes)
+    result = await context(request).router.ingest(arrival, fields, key)
+    log.debug("interaction ingested", interaction_id=result.id, created=result.created,
+             queue=arrival.queue)  # fmt: skip
+    if result.created:
+        return reply({"id": result.id, "state": "queued", "queue": arrival.queue}, 201)
+    return reply(await _view(request, result.id), 200)
+
+
+async def show(request: web.Request) -> web.Response:
+    """An interaction's state, timestamps and the explanation of its routing."""
+    return reply(await _view(request, request.match_info["id"]))
+
+
+async def _view(request: web.Request, ix: str) -> dict[str, Any]:
+    f = await context(request).router.store.interaction(ix)
+    if not f:
+        raise NotFound(f"interaction {ix!r} not found")
+    numbers = ("arrived_at", "answered_at", "completed_at", "ended_at", "wrap_until")
+    return {
+        "id": ix,
+        "state": f["state"],
+        "queue": f.get("queue"),
+        "channel": f.get("channel"),
+        "customer": f.get("customer"),
+        "priority": int(f["priority"]) if f.get("priority") else None,
+        "agent": f.get("agent") or None,
+        "offer_id": f.get("offer") or None,
+        "reason": f.get("reason"),
+        "rule": f.get("rule"),
+        "text": f.get("text"),
+        "attributes": orjson.loads(f.get("attributes", "{}")),
+        **{k: float(f[k]) if f.get(k) else None for k in numbers},
+        "explain": orjson.loads(f["explain"]) if f.get("explain") else None,
+    }
+
+
+async def owner(request: web.Request) -> str | None:
+    """The agent an interaction is (or was) with: "" for none, None if there is no such one."""
+    ix = request.match_info["id"]
+    router = context(request).router
+    task = router.engine.tasks.get(ix)
+    if task is not None:
+        return task.agent or ""
+    f = await router.store.interaction(ix)
+    return f.get("agent", "") if f else None
+
+
+async def complete(request: web.Request) -> web.Response:
+    """The agent finished: wrap-up starts, or the interaction is done."""
+    ix = request.match_info["id"]
+    out = await context(request).router.submit(e.InteractionCompleted(ix))
+    return reply({"id": ix, "state": _state_after(out, ix, "done")})
+
+
+async def abandon(request: web.Request) -> web.Response:
+    """The customer left before the end."""
+    ix = request.match_info["id"]
+    await context(request).router.submit(e.InteractionAbandoned(ix))
+    return reply({"id": ix, "state": "abandoned"})
+
+
+def _state_after(out: list[d.Decision], ix: str, default: str) -> str:
+    for dec in out:
+        if isinstance(dec, d.WrapUpStarted) and dec.interaction_id == ix:
+            return "wrap_up"
+        if isinstance(dec, d.Finished) and dec.interaction_id == ix:
+            return dec.state
+    return default

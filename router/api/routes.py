@@ -1,0 +1,96 @@
+"""The route table: every path once, with who may call it; the guard and OpenAPI read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from router.api import agents, interactions, queues, streams
+from router.api.bodies import AgentIn, InteractionIn, StatusIn
+from router.api.context import PRINCIPAL, Handler, Owner, context
+from router.errors import Forbidden
+
+READ = frozenset({"supervisor", "admin"})
+ADMIN = frozenset({"admin"})
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One endpoint. `roles` may call it; the `agent` role also needs `owner` to name it."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    roles: frozenset[str] | None  # None: no key needed
+    body: type | None = None
+    owner: Owner | None = None
+    created: bool = False  # answers 201
+
+
+def _r(*roles: str) -> frozenset[str]:
+    return frozenset(roles)
+
+
+ROUTES = (
+    Route("POST", "/v1/interactions", interactions.create, "Take in a contact",
+          _r("adapter", "admin"), InteractionIn, created=True),
+    Route("GET", "/v1/interactions/{id}", interactions.show,
+          "An interaction: state, queue, agent, timestamps and explanation",
+          _r("agent", "supervisor", "admin"), owner=interactions.owner),
+    Route("POST", "/v1/interactions/{id}/complete", interactions.complete,
+          "The agent finished the interaction", _r("agent", "adapter", "admin"),
+          owner=interactions.owner),
+    Route("POST", "/v1/interactions/{id}/abandon", interactions.abandon,
+          "The customer left before the end", _r("adapter", "supervisor", "admin")),
+    Route("PUT", "/v1/agents/{id}", agents.put, "Create or change an agent's profile",
+          ADMIN, AgentIn),
+    Route("POST", "/v1/agents/{id}/status", agents.set_status, "Set an agent's status",
+          _r("agent", "admin"), StatusIn, owner=agents.agent_owner),
+    Route("POST", "/v1/agents/{id}/heartbeat", agents.heartbeat, "Renew the presence lease",
+          _r("agent", "admin"), owner=agents.agent_owner),
+    Route("GET", "/v1/agents", agents.list_all, "Every agent", READ),
+    Route("GET", "/v1/agents/{id}", agents.show, "One agent", _r("agent", *READ),
+          owner=agents.agent_owner),
+    Route("GET", "/v1/agents/{id}/stream", streams.agent_stream,
+          "WebSocket: the agent's offers and events; `?since=N` replays what was missed",
+          _r("agent", *READ), owner=agents.agent_owner),
+    Route("POST", "/v1/offers/{id}/accept", agents.accept, "Accept an offer",
+          _r("agent", "admin"), owner=agents.offer_owner),
+    Route("POST", "/v1/offers/{id}/reject", agents.reject, "Reject an offer",
+          _r("agent", "admin"), owner=agents.offer_owner),
+    Route("GET", "/v1/queues", queues.list_all, "Every queue's live figures", READ),
+    Route("GET", "/v1/queues/{name}", queues.show, "One queue's live figures", READ),
+    Route("GET", "/v1/stream", streams.supervisor_stream,
+          "WebSocket: live queue and agent figures", READ),
+    Route("GET", "/healthz", queues.healthz, "Redis reachable and engine routing", None),
+    Route("GET", "/metrics", queues.metrics, "Prometheus metrics", None),
+)  # fmt: skip
+
+
+def guarded(route: Route) -> Handler:
+    """The route's handler behind its key and role check."""
+    if route.roles is None:
+        return route.handler
+
+    async def guard(request: web.Request) -> web.StreamResponse:
+        auth = context(request).auth
+        who = auth.principal(request.headers.get("Authorization"), request.query.get("key"))
+        assert route.roles is not None
+        if who.role not in route.roles:
+            raise Forbidden(f"the {who.role} role may not {route.method} {route.path}")
+        if who.role == "agent":
+            owner = await route.owner(request) if route.owner is not None else None
+            if owner is not None and owner != who.agent:
+                raise Forbidden("an agent may act only on its own work")
+        request[PRINCIPAL] = who
+        return await route.handler(request)
+
+    return guard
+
+
+def add_routes(app: web.Application) -> None:
+    """Register every route, guarded."""
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, guarded(route))

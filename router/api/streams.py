@@ -1,0 +1,108 @@
+"""WebSockets: the agent desktop's line (`?since=N` replays what it missed) and the wallboard's."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from router.api.context import context
+from router.api.hub import Line, with_seq
+from router.commits import offer_payload
+from router.errors import InvalidInput, NotFound
+
+
+def _since(request: web.Request) -> int | None:
+    raw = request.query.get("since")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput("since", "must be a sequence number (an integer >= 0)")
+    return int(raw)
+
+
+async def agent_stream(request: web.Request) -> web.WebSocketResponse:
+    """Offers, assignments and status changes for one agent, each with its seq."""
+    agent_id = request.match_info["id"]
+    ctx = context(request)
+    router = ctx.router
+    agent = router.engine.roster.get(agent_id) if agent_id in router.engine.roster else None
+    if agent is None:
+        raise NotFound(f"agent {agent_id!r} not found")
+    since = _since(request)
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    line = Line(ws)
+    # Join before reading the backlog, so nothing committed in between is lost; the backlog
+    # goes out first and live frames already covered by it are skipped by the client's seq.
+    ctx.hub.join(agent_id, line)
+    try:
+        if since is not None:
+            for seq, payload in await router.store.agent_events(agent_id, since):
+                await ws.send_str(with_seq(seq, payload))
+        else:
+            await ws.send_str(orjson.dumps(await _hello(request, agent_id)).decode())
+        await _drain(ws)
+    finally:
+        ctx.hub.leave(agent_id, line)
+        await line.close()
+    return ws
+
+
+async def _hello(request: web.Request, agent_id: str) -> dict[str, object]:
+    """A fresh connection's first frame: the agent's last seq (to resume from with `?since`),
+    its status and its open offer."""
+    router = context(request).router
+    seq = await router.store.client.hget(router.store.keys.agent(agent_id), "seq")
+    agent = router.engine.agent(agent_id)
+    hello: dict[str, object] = {"type": "hello", "seq": int(seq or 0), "status": agent.status.value}
+    offer = router.engine.offers.get(agent.offer or "")
+    held = router.committer.held.get(offer.task) if offer is not None else None
+    if offer is not None and held is not None:
+        payload = offer_payload(offer.id, offer.task, offer.deadline, held)
+        hello["offer"] = orjson.loads(payload)
+    return hello
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    """Read until the client goes; desktops act over HTTP, so incoming frames are ignored."""
+    async for msg in ws:
+        if msg.type == WSMsgType.ERROR:
+            break
+
+
+async def supervisor_stream(request: web.Request) -> web.WebSocketResponse:
+    """Live queue and agent figures, sent now and then every `figures_interval` seconds."""
+    ctx = context(request)
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    line = Line(ws)
+    ctx.hub.join(None, line)
+    ticker = asyncio.create_task(_figures(request, line))
+    try:
+        await _drain(ws)
+    finally:
+        ticker.cancel()
+        ctx.hub.leave(None, line)
+        await line.close()
+    return ws
+
+
+async def _figures(request: web.Request, line: Line) -> None:
+    ctx = context(request)
+    seq = 0
+    while True:
+        router = ctx.router
+        now = router.clock()
+        queues = router.config.queues
+        seq += 1
+        frame = {
+            "type": "figures",
+            "seq": seq,
+            "at": now,
+            "queues": [router.stats.queue_figures(router.engine, q, now) for q in queues],
+            "agents": router.stats.agent_figures(router.engine),
+        }
+        line.send(orjson.dumps(frame).decode())
+        await asyncio.sleep(ctx.figures_interval)

@@ -1,0 +1,107 @@
+"""`routerd run`: Redis (embedded unless a URL is given), the router, and the API, until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+import structlog
+from aiohttp import web
+
+from router.api.app import make_app
+from router.api.context import Context
+from router.api.hub import Hub
+from router.auth import Auth, load_keys
+from router.config.model import RoutingConfig
+from router.redis_server import EmbeddedRedis
+from router.service import REDIS_DOWN, Router
+from router.settings import Settings
+from router.store import Store
+
+log = structlog.get_logger("routerd")
+
+SHUTDOWN_TIMEOUT = 10.0
+
+
+@dataclass(slots=True)
+class Daemon:
+    """The running parts, in the order they start; they stop in reverse."""
+
+    config: RoutingConfig
+    settings: Settings
+    embedded: EmbeddedRedis | None = None
+    client: aioredis.Redis | None = None
+    router: Router | None = None
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Redis, rebuild, then listen."""
+        began = time.monotonic()
+        url = self.settings.redis_url
+        if url is None:
+            self.embedded = EmbeddedRedis(self.settings.data_dir, self.settings.appendfsync)
+            await asyncio.to_thread(self.embedded.start)
+            url = self.embedded.url
+        self.client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        hub = Hub()
+        self.router = Router(self.config, Store(self.client, self.config), hub)
+        await self._start_router()
+        keys = load_keys(self.settings.api_keys) if self.settings.api_keys else None
+        app = make_app(Context(self.router, Auth(keys), hub))
+        self.runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
+        )
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.settings.host, self.settings.port, reuse_address=True)
+        await site.start()
+        if keys is None:
+            log.warning("no API keys configured (ROUTERD_API_KEYS): every caller is admin")
+        log.info(
+            "routerd ready",
+            listen=f"http://{self.settings.host}:{self.settings.port}",
+            redis="embedded" if self.embedded else "external",
+            adopted=bool(self.embedded and self.embedded.adopted),
+            interactions=len(self.router.engine.tasks),
+            agents=len(self.router.engine.roster),
+            start_s=round(time.monotonic() - began, 3),
+        )
+
+    async def _start_router(self) -> None:
+        assert self.router is not None
+        while True:
+            try:
+                await self.router.start()
+                return
+            except REDIS_DOWN as err:
+                log.error("redis unreachable at start; retrying", error=str(err))
+                await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        """Stop listening, finish requests in flight, drain the router, close Redis."""
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.router is not None:
+            await self.router.stop()
+        if self.client is not None:
+            await self.client.aclose()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+        log.info("routerd stopped")
+
+
+async def serve(config: RoutingConfig, settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly."""
+    daemon = Daemon(config, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await daemon.start()
+        await stop.wait()
+        log.info("stopping: no new work; finishing requests in flight")
+    finally:
+        await daemon.stop()

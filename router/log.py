@@ -1,0 +1,40 @@
+"""Logging: structlog, JSON lines in production, key=value in a terminal."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+
+import orjson
+import structlog
+
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def _dumps(data: object, **_: object) -> str:
+    return orjson.dumps(data, default=str).decode()
+
+
+def configure(env: Mapping[str, str]) -> None:
+    """Set up structlog from ROUTERD_LOG_FORMAT (json|console) and ROUTERD_LOG_LEVEL."""
+    fmt = env.get("ROUTERD_LOG_FORMAT") or ("console" if sys.stderr.isatty() else "json")
+    level = env.get("ROUTERD_LOG_LEVEL", "info").lower()
+    if level not in LEVELS:
+        level = "info"
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer(serializer=_dumps)
+        if fmt == "json"
+        else structlog.processors.KeyValueRenderer(key_order=["timestamp", "level", "event"])
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )

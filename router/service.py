@@ -1,0 +1,254 @@
+"""The daemon's routing loop: one engine, driven by a real clock, committing through the store.
+
+Requests hand their event to the loop and wait. The loop takes everything waiting at once:
+it enqueues new contacts in one pipeline, runs the engine over every event, commits all the
+resulting decisions in a second pipeline, and only then tells agents and answers requests.
+While those round trips run, the next requests gather, so the batch grows with the load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from router import decisions as d
+from router import events as e
+from router.clock import Clock, wall_clock
+from router.commits import Committer
+from router.config.model import RoutingConfig
+from router.engine import Engine
+from router.errors import RouterdError, Unavailable
+from router.rebuild import rebuild
+from router.stats import Stats
+from router.store import Arg, Ingested, Op, Outcome, Store, ingested
+
+log = structlog.get_logger("routerd.service")
+
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+MAX_BATCH = 1024
+RETRY_AFTER = 1
+
+
+class Publisher:
+    """Where committed agent-stream events go (the WebSocket hub); a no-op by default."""
+
+    def publish(self, agent_id: str, seq: int, payload: bytes) -> None:
+        """Send one committed event to the agent's open connections."""
+
+
+@dataclass(slots=True)
+class Job:
+    """One request's work for the loop, and the future it waits on."""
+
+    event: e.Event | None
+    future: asyncio.Future[Any]
+    extra: Callable[[], list[Op]] | None = None
+    enqueue: Op | None = None
+    ingest: bool = False
+    decisions: list[d.Decision] = field(default_factory=list)
+
+
+class Router:
+    """Owns the engine; the only writer of routing state to Redis."""
+
+    def __init__(
+        self,
+        config: RoutingConfig,
+        store: Store,
+        publisher: Publisher | None = None,
+        clock: Clock = wall_clock,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.publisher = publisher or Publisher()
+        self.engine = Engine(config, clock)
+        self.committer = Committer(store, clock)
+        self.stats = Stats()
+        self.ready = False
+        self._jobs: list[Job] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # -- life ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Rebuild the engine from Redis and start routing."""
+        await self._rebuild()
+        self._task = asyncio.create_task(self._loop(), name="routerd-loop")
+
+    async def stop(self) -> None:
+        """Finish the work already handed in, then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def _rebuild(self) -> None:
+        self.engine = Engine(self.config, self.clock)
+        decisions = await rebuild(self.engine, self.committer)
+        await self._run(self._decided(decisions))
+        self.ready = True
+        log.info("engine rebuilt", interactions=len(self.engine.tasks),
+                 agents=len(self.engine.roster))  # fmt: skip
+
+    # -- requests --------------------------------------------------------------------------
+
+    async def submit(
+        self, event: e.Event, extra: Callable[[], list[Op]] | None = None
+    ) -> list[d.Decision]:
+        """Apply an event and commit what it decided; RouterdError if the engine refused it.
+
+        `extra` builds ops that commit the event itself (it runs after the engine took it).
+        """
+        job = self._job(event, extra=extra)
+        await job.future
+        return job.decisions
+
+    async def ingest(
+        self,
+        arrival: e.InteractionArrived,
+        fields: Mapping[str, Arg],
+        idempotency_key: str | None,
+    ) -> Ingested:
+        """Make a contact durable (once per key), then route it; answers once it is in Redis."""
+        op = self.store.enqueue_op(arrival.interaction_id, arrival.queue, fields, idempotency_key)
+        job = self._job(arrival, enqueue=op, ingest=True)
+        result: Ingested = await job.future
+        return result
+
+    def _job(self, event: e.Event, **kw: Any) -> Job:
+        if not self.ready or self._stopping:
+            raise Unavailable("routing is not available", RETRY_AFTER)
+        job = Job(event, asyncio.get_running_loop().create_future(), **kw)
+        self._jobs.append(job)
+        self._wake.set()
+        return job
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while not (self._stopping and not self._jobs):
+            if not self._jobs:
+                await self._sleep()
+            jobs, self._jobs = self._jobs[:MAX_BATCH], self._jobs[MAX_BATCH:]
+            if not self._jobs:
+                self._wake.clear()
+            try:
+                await self._step(jobs)
+            except REDIS_DOWN as err:
+                await self._outage(jobs, err)
+
+    async def _sleep(self) -> None:
+        deadline = self.engine.next_deadline()
+        timeout = None if deadline is None else max(0.0, deadline - self.clock())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _step(self, jobs: list[Job]) -> None:
+        await self._enqueue(jobs)
+        ops: list[Op] = []
+        decisions: list[d.Decision] = []
+        for job in jobs:
+            if job.event is None or job.future.done():
+                continue
+            try:
+                job.decisions = self.engine.handle(job.event)
+            except RouterdError as err:
+                self._refused(job, err)
+                continue
+            if job.extra is not None:
+                ops += job.extra()
+            ops += self.committer.for_event(job.event)
+            ops += self._decided(job.decisions)
+            decisions += job.decisions
+        if not jobs:
+            decisions = self.engine.handle(e.Tick())
+            ops = self._decided(decisions)
+        await self._run(ops)
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_result(self._answer(job))
+
+    def _answer(self, job: Job) -> Any:
+        if job.ingest and isinstance(job.event, e.InteractionArrived):
+            return Ingested(job.event.interaction_id, created=True)
+        return job.decisions
+
+    def _refused(self, job: Job, err: RouterdError) -> None:
+        if not job.ingest:
+            job.future.set_exception(err)
+            return
+        # The contact is already durable: it is answered as accepted and routed after the
+        # next rebuild; the API validates arrivals first, so this is not expected.
+        log.error("engine refused a stored contact", error=str(err))
+        job.future.set_result(self._answer(job))
+
+    async def _enqueue(self, jobs: list[Job]) -> None:
+        """Phase one: make new contacts durable; repeats skip the engine."""
+        new = [j for j in jobs if j.enqueue is not None]
+        if not new:
+            return
+        outcomes = await self.store.run_all([j.enqueue for j in new if j.enqueue is not None])
+        for job, outcome in zip(new, outcomes, strict=True):
+            job.enqueue = None
+            assert isinstance(job.event, e.InteractionArrived)
+            try:
+                result = ingested(outcome, job.event.interaction_id)
+            except RouterdError as err:
+                job.future.set_exception(err)
+                continue
+            if result.created:
+                self.stats.ingested += 1
+                self.committer.arrived(result.id, job.event.queue, job.event.channel)
+            else:
+                job.future.set_result(result)
+
+    def _decided(self, decisions: list[d.Decision]) -> list[Op]:
+        """Count the decisions (while their interactions are still known), then build ops."""
+        held = self.committer.held
+        for dec in decisions:
+            ix = getattr(dec, "interaction_id", None)
+            h = held.get(ix) if ix is not None else None
+            self.stats.observe(self.engine, dec, h.queue if h is not None else None)
+        return self.committer.for_decisions(decisions)
+
+    async def _run(self, ops: list[Op]) -> None:
+        """Phase two: commit, then (only then) tell agents."""
+        outcomes = await self.store.run_all(ops)
+        self._publish(ops, outcomes)
+
+    def _publish(self, ops: list[Op], outcomes: list[Outcome]) -> None:
+        for op, outcome in zip(ops, outcomes, strict=True):
+            if not outcome.ok:
+                log.error("commit refused; Redis disagrees with the engine", detail=outcome.detail)
+                continue
+            if outcome.seq > 0 and op.agent is not None:
+                self.publisher.publish(op.agent, outcome.seq, op.payload)
+
+    # -- Redis outages ---------------------------------------------------------------------
+
+    async def _outage(self, jobs: list[Job], err: BaseException) -> None:
+        """Fail what was in flight, wait for Redis, then rebuild from it and go on."""
+        self.ready = False
+        log.error("redis unreachable; routing paused", error=str(err))
+        for job in [*jobs, *self._jobs]:
+            if not job.future.done():
+                job.future.set_exception(Unavailable("redis is unreachable", RETRY_AFTER))
+        self._jobs = []
+        while not self._stopping:
+            try:
+                await self.store.client.ping()
+                await self._rebuild()
+                log.info("redis is back; routing resumed")
+                return
+            except REDIS_DOWN:
+                await asyncio.sleep(0.5)

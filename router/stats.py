@@ -1,0 +1,89 @@
+"""Live queue figures: counters fed by decisions, and gauges read from the engine on demand."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from router import decisions as d
+from router.engine import Engine
+from router.model import AgentStatus, TaskState
+
+
+@dataclass(slots=True)
+class QueueCounters:
+    """What happened in one queue since routerd started."""
+
+    offered: int = 0
+    answered: int = 0
+    answered_in_target: int = 0
+    answer_wait: float = 0.0
+    abandoned: int = 0
+    expired: int = 0
+    completed: int = 0
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters per queue plus routerd-wide ones."""
+
+    queues: dict[str, QueueCounters] = field(default_factory=dict)
+    ingested: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)
+
+    def observe(self, engine: Engine, dec: d.Decision, queue: str | None) -> None:
+        """Count one committed decision (`queue` is the interaction's, when it has one)."""
+        self.decisions[type(dec).__name__] += 1
+        if queue is None:
+            return
+        c = self.queues.setdefault(queue, QueueCounters())
+        if isinstance(dec, d.Offered):
+            c.offered += 1
+        elif isinstance(dec, d.Assigned):
+            task = engine.tasks.get(dec.interaction_id)
+            if task is not None and task.answered_at is not None:
+                wait = task.answered_at - task.arrived_at
+                c.answered += 1
+                c.answer_wait += wait
+                c.answered_in_target += wait <= engine.config.queues[queue].service_level.within
+        elif isinstance(dec, d.Finished):
+            if dec.state == TaskState.ABANDONED:
+                c.abandoned += 1
+            elif dec.state == TaskState.EXPIRED:
+                c.expired += 1
+            else:
+                c.completed += 1
+
+    def queue_figures(self, engine: Engine, name: str, now: float) -> dict[str, Any]:
+        """One queue's live figures."""
+        q = engine.config.queues[name]
+        c = self.queues.get(name, QueueCounters())
+        waiting = [t for t in engine.tasks.values() if t.queue == name and t.state == "queued"]
+        statuses: Counter[str] = Counter()
+        load = capacity = 0
+        for agent in engine.roster:
+            if all(agent.skills.get(s, 0) >= lvl for s, lvl in q.skills.items()):
+                statuses[agent.status.value] += 1
+                if agent.status is not AgentStatus.OFFLINE:
+                    load += engine.roster.load(agent)
+                    capacity += agent.capacity
+        handled = c.answered + c.abandoned
+        return {
+            "name": name,
+            "waiting": len(waiting),
+            "longest_wait": max((now - t.arrived_at for t in waiting), default=0.0),
+            "agents": dict(statuses),
+            "offered": c.offered,
+            "answered": c.answered,
+            "abandoned": c.abandoned,
+            "expired": c.expired,
+            "service_level": c.answered_in_target / handled if handled else None,
+            "service_level_target": q.service_level.fraction,
+            "asa": c.answer_wait / c.answered if c.answered else None,
+            "occupancy": load / capacity if capacity else None,
+        }
+
+    def agent_figures(self, engine: Engine) -> dict[str, int]:
+        """Agents by status."""
+        return dict(Counter(a.status.value for a in engine.roster))
