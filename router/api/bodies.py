@@ -59,10 +59,10 @@ def decode(raw: bytes, kind: type[T]) -> T:
     """Decode and validate a JSON body; InvalidInput names the offending field."""
     try:
         return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as err:  # a DecodeError too: it must be caught first
+        raise InvalidInput(_field(str(err)), _message(str(err))) from None
     except msgspec.DecodeError as err:
         raise InvalidInput("body", f"malformed JSON: {err}") from None
-    except msgspec.ValidationError as err:
-        raise InvalidInput(_field(str(err)), _message(str(err))) from None
 
 
 def _field(message: str) -> str:

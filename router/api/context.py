@@ -38,7 +38,7 @@ class Context:
 
 
 CONTEXT = web.AppKey("context", Context)
-PRINCIPAL = "routerd.principal"
+PRINCIPAL = web.RequestKey("principal", Principal)
 
 
 def context(request: web.Request) -> Context:
@@ -48,8 +48,7 @@ def context(request: web.Request) -> Context:
 
 def principal(request: web.Request) -> Principal:
     """Who is calling (set by the guard)."""
-    found: Principal = request[PRINCIPAL]
-    return found
+    return request[PRINCIPAL]
 
 
 def reply(data: Any, status: int = 200) -> web.Response:

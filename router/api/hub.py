@@ -23,25 +23,37 @@ class Line:
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
-        self.queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
-        self.writer = asyncio.create_task(self._write())
+        self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(QUEUE_LIMIT)
+        self.writer: asyncio.Task[None] | None = None
 
-    def send(self, frame: str) -> None:
+    def start(self, after: int = 0) -> None:
+        """Start sending what is queued, skipping frames the client already has (seq <= after).
+
+        A line joins the hub before its first frames (hello or replay) are read, so nothing
+        committed in between is lost; the overlap is what `after` skips.
+        """
+        self.writer = asyncio.create_task(self._write(after))
+
+    def send(self, frame: str, seq: int = 0) -> None:
         """Queue a frame; a line that cannot keep up is closed (its client reconnects)."""
         try:
-            self.queue.put_nowait(frame)
+            self.queue.put_nowait((seq, frame))
         except asyncio.QueueFull:
             log.warning("websocket too slow; closing it")
-            self.writer.cancel()
+            if self.writer is not None:
+                self.writer.cancel()
             asyncio.create_task(self.ws.close(code=1013, message=b"too slow"))  # noqa: RUF006
 
-    async def _write(self) -> None:
+    async def _write(self, after: int) -> None:
         while True:
-            frame = await self.queue.get()
-            await self.ws.send_str(frame)
+            seq, frame = await self.queue.get()
+            if seq == 0 or seq > after:
+                await self.ws.send_str(frame)
 
     async def close(self) -> None:
         """Stop writing."""
+        if self.writer is None:
+            return
         self.writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.writer
@@ -66,7 +78,7 @@ class Hub(Publisher):
         if lines:
             frame = with_seq(seq, payload)
             for line in lines:
-                line.send(frame)
+                line.send(frame, seq)
 
     def join(self, agent_id: str | None, line: Line) -> None:
         """Add a line: an agent's when `agent_id` is given, else a supervisor's."""

@@ -34,15 +34,18 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     line = Line(ws)
-    # Join before reading the backlog, so nothing committed in between is lost; the backlog
-    # goes out first and live frames already covered by it are skipped by the client's seq.
     ctx.hub.join(agent_id, line)
     try:
+        last = since or 0
         if since is not None:
             for seq, payload in await router.store.agent_events(agent_id, since):
                 await ws.send_str(with_seq(seq, payload))
+                last = seq
         else:
-            await ws.send_str(orjson.dumps(await _hello(request, agent_id)).decode())
+            hello = await _hello(request, agent_id)
+            await ws.send_str(orjson.dumps(hello).decode())
+            last = int(hello["seq"])  # type: ignore[call-overload]
+        line.start(after=last)
         await _drain(ws)
     finally:
         ctx.hub.leave(agent_id, line)
@@ -78,6 +81,7 @@ async def supervisor_stream(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     line = Line(ws)
+    line.start()
     ctx.hub.join(None, line)
     ticker = asyncio.create_task(_figures(request, line))
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from router.log import configure as configure_logging
 from router.redis_server import EmbeddedRedis
 
 
@@ -39,3 +40,9 @@ async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
         yield conn
     finally:
         await conn.aclose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quiet_logs() -> None:
+    """Routine daemon logs would drown the test output; warnings and errors still show."""
+    configure_logging({"ROUTERD_LOG_LEVEL": "warning", "ROUTERD_LOG_FORMAT": "console"})

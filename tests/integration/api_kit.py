@@ -1,0 +1,140 @@
+"""A routerd API on a loopback port over the test Redis, and helpers to talk to it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from router.api.app import make_app
+from router.api.context import Context
+from router.api.hub import Hub
+from router.auth import Auth, Principal
+from router.config import load_config_text
+from router.service import Router
+from router.store import Store
+
+ROUTING = """
+version: 1
+tenant: api
+agents: {capacity: 100}
+channels:
+  voice: {cost: 100, max_per_agent: 1, wrap_up: 0s, blocks: [voice, chat]}
+  chat: {cost: 25, max_per_agent: 3, wrap_up: 0s, blocks: [voice]}
+skills:
+  en: {description: English}
+  billing: {description: Invoices and payments}
+groups: [tier1]
+queues:
+  support:
+    channels: [voice, chat]
+    skills: {en: 1}
+    service_level: 80% within 20s
+  billing:
+    channels: [voice, chat]
+    skills: {billing: 2}
+    service_level: 80% within 20s
+classification:
+  default: support
+  rules:
+    - name: invoices
+      when: {keywords: [invoice]}
+      queue: billing
+offers: {timeout: OFFER_TIMEOUT, max_missed: 3}
+presence: {lease: 60s}
+"""
+
+WAIT = 10.0
+
+
+@dataclass
+class Api:
+    """A running API: its HTTP session, router and Redis."""
+
+    http: aiohttp.ClientSession
+    router: Router
+    runner: web.AppRunner
+    base: str
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        """The Redis the router writes to."""
+        return self.router.store.client
+
+    async def call(
+        self, method: str, path: str, body: Any = None, key: str | None = None, **kw: Any
+    ) -> tuple[int, Any]:
+        """One request; (status, decoded JSON body or None)."""
+        headers = dict(kw.pop("headers", {}))
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        data = body if isinstance(body, bytes) else None if body is None else orjson.dumps(body)
+        async with self.http.request(method, self.base + path, data=data, headers=headers) as r:
+            raw = await r.read()
+            is_json = raw and r.content_type == "application/json"
+            return r.status, orjson.loads(raw) if is_json else None
+
+    async def agent(
+        self, agent_id: str, skills: Mapping[str, int], status: str = "available"
+    ) -> None:
+        """Register an agent and set its status."""
+        profile = {"name": agent_id, "skills": dict(skills)}
+        assert (await self.call("PUT", f"/v1/agents/{agent_id}", profile))[0] == 200
+        path = f"/v1/agents/{agent_id}/status"
+        assert (await self.call("POST", path, {"status": status}))[0] == 200
+
+    async def contact(self, **body: Any) -> str:
+        """Post a contact; its id."""
+        status, answer = await self.call("POST", "/v1/interactions", {"customer": "c", **body})
+        assert status == 201, answer
+        ident: str = answer["id"]
+        return ident
+
+    async def stream(self, agent_id: str, query: str = "") -> aiohttp.ClientWebSocketResponse:
+        """Open an agent's WebSocket and read its hello (unless replaying with ?since)."""
+        ws = await self.http.ws_connect(f"{self.base}/v1/agents/{agent_id}/stream{query}")
+        if "since" not in query:
+            hello = await next_frame(ws)
+            assert hello["type"] == "hello"
+        return ws
+
+
+async def next_frame(ws: aiohttp.ClientWebSocketResponse, kind: str | None = None) -> Any:
+    """The next frame (of `kind`, skipping others), within the wait limit."""
+    while True:
+        msg = await asyncio.wait_for(ws.receive(), WAIT)
+        assert msg.type == aiohttp.WSMsgType.TEXT, msg
+        frame = orjson.loads(msg.data)
+        if kind is None or frame["type"] == kind:
+            return frame
+
+
+async def start_api(
+    client: aioredis.Redis,
+    keys: dict[str, Principal] | None = None,
+    offer_timeout: str = "15s",
+) -> Api:
+    """Start a router and its API on a free loopback port."""
+    config = load_config_text(ROUTING.replace("OFFER_TIMEOUT", offer_timeout), "api.yaml")
+    hub = Hub()
+    router = Router(config, Store(client, config), hub)
+    await router.start()
+    runner = web.AppRunner(make_app(Context(router, Auth(keys), hub)))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return Api(aiohttp.ClientSession(), router, runner, f"http://{host}:{port}")
+
+
+async def stop_api(api: Api) -> None:
+    """Close the session, the server and the router."""
+    await api.http.close()
+    await api.runner.cleanup()
+    await api.router.stop()

@@ -1,0 +1,97 @@
+"""Bad input gets a 4xx naming the field, and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from router.api.app import MAX_BODY
+from tests.integration.api_kit import Api, start_api, stop_api
+
+
+@pytest.fixture
+async def api(client: aioredis.Redis) -> AsyncIterator[Api]:
+    running = await start_api(client)
+    try:
+        yield running
+    finally:
+        await stop_api(running)
+
+
+BAD_CONTACTS: list[tuple[Any, str]] = [
+    (b'{"channel": "chat", ', "body"),
+    (b"[]", "body"),
+    ({"channel": "chat"}, "customer"),
+    ({"channel": 5, "customer": "c"}, "channel"),
+    ({"channel": "chat", "customer": "c", "colour": "red"}, "colour"),
+    ({"channel": "fax", "customer": "c"}, "channel"),
+    ({"channel": "chat", "customer": "c", "queue": "nope"}, "queue"),
+    ({"channel": "chat", "customer": "c", "skills": {"klingon": 2}}, "skills.klingon"),
+    ({"channel": "chat", "customer": "c", "skills": {"en": "high"}}, "skills"),
+    ({"channel": "chat", "customer": "c", "priority": 99}, "priority"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), BAD_CONTACTS)
+async def test_a_bad_contact_is_refused_naming_the_field(api: Api, body: Any, field: str) -> None:
+    status, answer = await api.call("POST", "/v1/interactions", body)
+    assert (status, answer["error"]["code"], answer["error"]["field"]) == (400, "invalid", field)
+
+
+@pytest.mark.parametrize(("body", "field"), BAD_CONTACTS)
+async def test_a_bad_contact_writes_nothing(api: Api, body: Any, field: str) -> None:
+    await api.call("POST", "/v1/interactions", body)
+    assert await api.redis.dbsize() == 0
+
+
+async def test_an_oversized_body_is_refused(api: Api) -> None:
+    body = {"channel": "chat", "customer": "c", "text": "x" * (MAX_BODY + 1)}
+    status, answer = await api.call("POST", "/v1/interactions", body)
+    assert (status, answer["error"]["code"], await api.redis.dbsize()) == (413, "too_large", 0)
+
+
+async def test_an_unknown_skill_in_an_agent_profile_is_refused(api: Api) -> None:
+    status, answer = await api.call("PUT", "/v1/agents/a1", {"name": "A", "skills": {"x": 1}})
+    assert (status, answer["error"]["field"]) == (400, "skills.x")
+
+
+async def test_a_refused_agent_profile_writes_nothing(api: Api) -> None:
+    await api.call("PUT", "/v1/agents/a1", {"name": "A", "skills": {"x": 1}})
+    assert await api.redis.dbsize() == 0
+
+
+async def test_an_unknown_status_is_refused(api: Api) -> None:
+    await api.agent("a1", {"en": 1}, status="break")
+    status, answer = await api.call("POST", "/v1/agents/a1/status", {"status": "napping"})
+    assert (status, answer["error"]["field"]) == (400, "status")
+
+
+async def test_a_refused_status_leaves_the_agent_as_it_was(api: Api) -> None:
+    await api.agent("a1", {"en": 1}, status="break")
+    await api.call("POST", "/v1/agents/a1/status", {"status": "napping"})
+    stored = await api.redis.hget(api.router.store.keys.agent("a1"), "status")
+    assert stored == b"break"
+
+
+async def test_an_unknown_offer_is_not_found(api: Api) -> None:
+    status, answer = await api.call("POST", "/v1/offers/nope/accept")
+    assert (status, answer["error"]["code"]) == (404, "not_found")
+
+
+async def test_completing_a_queued_contact_is_a_conflict(api: Api) -> None:
+    ix = await api.contact(channel="chat")
+    status, answer = await api.call("POST", f"/v1/interactions/{ix}/complete")
+    assert (status, answer["error"]["code"]) == (409, "conflict")
+
+
+async def test_an_unknown_path_answers_json(api: Api) -> None:
+    status, answer = await api.call("GET", "/v1/nothing-here")
+    assert (status, answer["error"]["code"]) == (404, "not_found")
+
+
+async def test_a_wrong_method_answers_json(api: Api) -> None:
+    status, answer = await api.call("DELETE", "/v1/queues")
+    assert (status, answer["error"]["code"]) == (405, "method_not_allowed")

@@ -1,0 +1,77 @@
+"""Restart: the engine is rebuilt from Redis; waiting work is routed, stale offers requeued."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as aioredis
+
+from tests.integration.api_kit import next_frame, start_api, stop_api
+
+
+async def test_contacts_waiting_at_a_restart_are_routed_after_it(client: aioredis.Redis) -> None:
+    api = await start_api(client)
+    ids = {await api.contact(channel="chat") for _ in range(3)}
+    await stop_api(api)
+    api = await start_api(client)
+    try:
+        await api.agent("a1", {"en": 3}, status="break")
+        ws = await api.stream("a1")
+        await api.call("POST", "/v1/agents/a1/status", {"status": "available"})
+        offered = set()
+        for _ in range(3):  # one open offer per agent at a time: accept each to get the next
+            offer = await next_frame(ws, "offer")
+            offered.add(offer["interaction_id"])
+            await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    finally:
+        await stop_api(api)
+    assert offered == ids
+
+
+async def test_an_agent_keeps_its_assignment_across_a_restart(client: aioredis.Redis) -> None:
+    api = await start_api(client)
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="voice")
+    offer = await next_frame(ws, "offer")
+    await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    await stop_api(api)
+    api = await start_api(client)
+    try:
+        status, answer = await api.call("POST", f"/v1/interactions/{ix}/complete")
+    finally:
+        await stop_api(api)
+    assert (status, answer["state"]) == (200, "done")
+
+
+async def test_an_offer_whose_deadline_passed_during_a_restart_is_requeued(
+    client: aioredis.Redis,
+) -> None:
+    api = await start_api(client, offer_timeout="1s")
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="chat")
+    offer = await next_frame(ws, "offer")
+    await stop_api(api)
+    await asyncio.sleep(max(0.0, offer["deadline"] - api.router.clock()) + 0.2)
+    api = await start_api(client, offer_timeout="1s")
+    try:
+        _, shown = await api.call("GET", f"/v1/interactions/{ix}")
+    finally:
+        await stop_api(api)
+    assert (shown["state"], shown["agent"]) == ("queued", None)
+
+
+async def test_a_live_offer_keeps_its_deadline_across_a_restart(client: aioredis.Redis) -> None:
+    api = await start_api(client)
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    await api.contact(channel="chat")
+    offer = await next_frame(ws, "offer")
+    await stop_api(api)
+    api = await start_api(client)
+    try:
+        kept = api.router.engine.offers[offer["offer_id"]].deadline
+    finally:
+        await stop_api(api)
+    assert kept == offer["deadline"]

@@ -1,0 +1,149 @@
+"""End to end over HTTP and WebSocket: contacts are offered to the right agent, accepted,
+completed; offers time out and requeue; every decision is explained."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from tests.integration.api_kit import Api, next_frame, start_api, stop_api
+
+
+@pytest.fixture
+async def api(client: aioredis.Redis) -> AsyncIterator[Api]:
+    running = await start_api(client)
+    try:
+        yield running
+    finally:
+        await stop_api(running)
+
+
+async def test_a_contact_is_offered_to_the_agent_with_the_skill(api: Api) -> None:
+    await api.agent("generalist", {"en": 3})
+    await api.agent("accountant", {"billing": 3})
+    ws = await api.stream("accountant")
+    ix = await api.contact(channel="chat", text="my invoice is wrong")
+    offer = await next_frame(ws, "offer")
+    assert offer["interaction_id"] == ix
+
+
+async def test_an_offer_carries_seq_and_deadline(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    await api.contact(channel="chat")
+    offer = await next_frame(ws, "offer")
+    assert offer["seq"] > 0 and offer["deadline"] > 0 and offer["offer_id"]
+
+
+async def test_accept_assigns_the_interaction(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="chat")
+    offer = await next_frame(ws, "offer")
+    status, _ = await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    _, shown = await api.call("GET", f"/v1/interactions/{ix}")
+    assert (status, shown["state"], shown["agent"]) == (200, "assigned", "a1")
+
+
+async def test_complete_finishes_the_interaction(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="voice")
+    offer = await next_frame(ws, "offer")
+    await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    status, answer = await api.call("POST", f"/v1/interactions/{ix}/complete")
+    _, shown = await api.call("GET", f"/v1/interactions/{ix}")
+    assert (status, answer["state"], shown["state"]) == (200, "done", "done")
+
+
+async def test_a_completed_agent_gets_the_next_waiting_contact(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    first = await api.contact(channel="voice")
+    second = await api.contact(channel="voice")
+    offer = await next_frame(ws, "offer")
+    await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    await api.call("POST", f"/v1/interactions/{first}/complete")
+    assert (await next_frame(ws, "offer"))["interaction_id"] == second
+
+
+async def test_the_explanation_names_the_chosen_agent_and_the_runner_up(api: Api) -> None:
+    await api.agent("a1", {"en": 2})
+    await api.agent("a2", {"en": 5})
+    ix = await api.contact(channel="chat")
+    _, shown = await api.call("GET", f"/v1/interactions/{ix}")
+    explain = shown["explain"]
+    chosen, others = explain["chosen"]["agent"], [c["agent"] for c in explain["runners_up"]]
+    assert sorted([chosen, *others]) == ["a1", "a2"] and "skill_fit" in explain["chosen"]["parts"]
+
+
+async def test_reject_requeues_and_offers_another_agent(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws1 = await api.stream("a1")
+    ix = await api.contact(channel="voice")
+    offer = await next_frame(ws1, "offer")
+    await api.agent("a2", {"en": 3})
+    ws2 = await api.stream("a2")
+    await api.call("POST", f"/v1/offers/{offer['offer_id']}/reject")
+    assert (await next_frame(ws2, "offer"))["interaction_id"] == ix
+
+
+async def test_abandon_ends_a_waiting_contact(api: Api) -> None:
+    ix = await api.contact(channel="chat")
+    status, _ = await api.call("POST", f"/v1/interactions/{ix}/abandon")
+    _, shown = await api.call("GET", f"/v1/interactions/{ix}")
+    assert (status, shown["state"]) == (200, "abandoned")
+
+
+async def test_a_repeated_idempotency_key_returns_the_same_interaction(api: Api) -> None:
+    body = {"channel": "chat", "customer": "c9"}
+    headers = {"Idempotency-Key": "provider-msg-1"}
+    first = await api.call("POST", "/v1/interactions", body, headers=headers)
+    again = await api.call("POST", "/v1/interactions", body, headers=headers)
+    assert (first[0], again[0], again[1]["id"]) == (201, 200, first[1]["id"])
+
+
+async def test_a_repeated_idempotency_key_creates_nothing(api: Api) -> None:
+    headers = {"Idempotency-Key": "provider-msg-1"}
+    for _ in range(3):
+        await api.call("POST", "/v1/interactions", {"channel": "chat", "customer": "c"},
+                       headers=headers)  # fmt: skip
+    assert await api.redis.scard(api.router.store.keys.live) == 1
+
+
+async def test_queue_figures_count_the_waiting(api: Api) -> None:
+    await api.contact(channel="chat")
+    await api.contact(channel="chat")
+    _, figures = await api.call("GET", "/v1/queues/support")
+    assert figures["waiting"] == 2
+
+
+async def test_an_unknown_queue_is_not_found(api: Api) -> None:
+    status, answer = await api.call("GET", "/v1/queues/nope")
+    assert (status, answer["error"]["code"]) == (404, "not_found")
+
+
+async def test_healthz_reports_redis_and_engine(api: Api) -> None:
+    assert await api.call("GET", "/healthz") == (200, {"ok": True, "redis": True, "engine": True})
+
+
+async def test_metrics_are_prometheus_text(api: Api) -> None:
+    await api.contact(channel="chat")
+    async with api.http.get(api.base + "/metrics") as r:
+        text = await r.text()
+    assert 'routerd_queue_waiting{queue="support"} 1.0' in text
+
+
+async def test_the_openapi_document_lists_every_path(api: Api) -> None:
+    from router.api.routes import ROUTES  # noqa: PLC0415 - the table under test
+
+    _, doc = await api.call("GET", "/v1/openapi.json")
+    assert sorted(doc["paths"]) == sorted({r.path for r in ROUTES})
+
+
+async def test_the_openapi_document_has_the_contact_body(api: Api) -> None:
+    _, doc = await api.call("GET", "/v1/openapi.json")
+    schema = doc["components"]["schemas"]["InteractionIn"]
+    assert set(schema["required"]) == {"channel", "customer"}

@@ -1,0 +1,79 @@
+"""The agent stream: sequence numbers, replay with ?since, timeouts, and the supervisor line."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from tests.integration.api_kit import Api, next_frame, start_api, stop_api
+
+
+@pytest.fixture
+async def api(client: aioredis.Redis) -> AsyncIterator[Api]:
+    running = await start_api(client, offer_timeout="1s")
+    try:
+        yield running
+    finally:
+        await stop_api(running)
+
+
+async def test_an_unanswered_offer_expires_and_is_revoked(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="chat")
+    await next_frame(ws, "offer")
+    revoked = await next_frame(ws, "offer_revoked")
+    assert (revoked["interaction_id"], revoked["reason"]) == (ix, "expired")
+
+
+async def test_an_expired_offer_goes_to_the_next_agent(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws1 = await api.stream("a1")
+    ix = await api.contact(channel="voice")
+    await next_frame(ws1, "offer")
+    await api.agent("a2", {"en": 3})
+    ws2 = await api.stream("a2")
+    assert (await next_frame(ws2, "offer"))["interaction_id"] == ix
+
+
+async def test_sequence_numbers_rise_by_one(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    await api.contact(channel="chat")
+    await api.contact(channel="chat")
+    seqs = [(await next_frame(ws, "offer"))["seq"]]
+    await api.call("POST", "/v1/agents/a1/status", {"status": "break"})
+    seqs += [(await next_frame(ws))["seq"] for _ in range(2)]  # revoke, status
+    assert seqs == list(range(seqs[0], seqs[0] + 3))
+
+
+async def test_a_reconnect_with_since_gets_what_it_missed(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    await api.contact(channel="chat")
+    offer = await next_frame(ws, "offer")
+    await ws.close()
+    await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    await api.call("POST", f"/v1/interactions/{offer['interaction_id']}/complete")
+    again = await api.stream("a1", f"?since={offer['seq']}")
+    missed = [await next_frame(again), await next_frame(again)]
+    first = offer["seq"] + 1
+    assert [(f["type"], f["seq"]) for f in missed] == [("assigned", first), ("ended", first + 1)]
+
+
+async def test_a_fresh_connection_is_told_its_open_offer(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ix = await api.contact(channel="chat")
+    ws = await api.http.ws_connect(f"{api.base}/v1/agents/a1/stream")
+    hello = await next_frame(ws)
+    assert (hello["type"], hello["offer"]["interaction_id"]) == ("hello", ix)
+
+
+async def test_supervisors_get_queue_figures(api: Api) -> None:
+    await api.contact(channel="chat")
+    ws = await api.http.ws_connect(f"{api.base}/v1/stream")
+    figures = await next_frame(ws, "figures")
+    support = next(q for q in figures["queues"] if q["name"] == "support")
+    assert support["waiting"] == 1
