@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 
+from router.store import text
 from tests.integration.api_kit import Api, start_api, stop_api
 
 AGENTS = [f"a{n}" for n in range(8)]
@@ -64,50 +65,45 @@ async def _run(api: Api) -> None:
     await asyncio.gather(*desks)
 
 
-async def test_no_contact_is_offered_to_two_agents_at_once(client: aioredis.Redis) -> None:
+async def _history(client: aioredis.Redis) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """Run the race; the event stream (decoded) and each interaction's channel."""
     api = await start_api(client)
     try:
         await _run(api)
-        entries = await client.xrange(api.router.store.keys.events)
+        entries: Any = await client.xrange(api.router.store.keys.events)
+        events = [{text(k): text(v) for k, v in f.items()} for _, f in entries]
+        ids = {e["id"] for e in events if e["type"] == "queued"}
+        keys = api.router.store.keys
+        channels = {ix: text(await client.hget(keys.interaction(ix), "channel")) for ix in ids}
     finally:
         await stop_api(api)
-    holder: dict[bytes, bytes] = {}
+    return events, channels
+
+
+async def test_no_contact_is_offered_to_two_agents_at_once(client: aioredis.Redis) -> None:
+    events, _ = await _history(client)
+    holder: dict[str, str] = {}
     overlaps = 0
-    for _, f in entries:
-        ix, kind = f.get(b"id"), f[b"type"]
-        if kind == b"offered":
-            overlaps += ix in holder
-            holder[ix] = f[b"agent"]
-        elif kind in (b"requeued", b"done", b"abandoned", b"expired"):
-            holder.pop(ix, None)
-    assert overlaps == 0 and sum(1 for _, f in entries if f[b"type"] == b"done") == CONTACTS
+    for ev in events:
+        if ev["type"] == "offered":
+            overlaps += ev["id"] in holder
+            holder[ev["id"]] = ev["agent"]
+        elif ev["type"] in ("requeued", "done", "abandoned", "expired"):
+            holder.pop(ev["id"], None)
+    assert overlaps == 0 and sum(ev["type"] == "done" for ev in events) == CONTACTS
 
 
 async def test_no_agent_is_loaded_past_capacity(client: aioredis.Redis) -> None:
-    api = await start_api(client)
-    try:
-        await _run(api)
-        entries = await client.xrange(api.router.store.keys.events)
-    finally:
-        await stop_api(api)
-    cost = {b"chat": 25, b"voice": 100}
-    channel_of: dict[bytes, bytes] = {}
-    load: dict[bytes, int] = {}
+    events, channels = await _history(client)
+    cost = {"chat": 25, "voice": 100}
+    with_agent: dict[str, str] = {}
+    load = dict.fromkeys(AGENTS, 0)
     worst = 0
-    for _, f in entries:
-        ix, kind = f.get(b"id"), f[b"type"]
-        if kind == b"offered":
-            channel_of[ix] = f[b"agent"]
-    # Replaying the stream with each interaction's channel needs the hashes: read them back.
-    channels = {ix: await client.hget(api.router.store.keys.interaction(ix.decode()), "channel")
-                for ix in channel_of}  # fmt: skip
-    for _, f in entries:
-        ix, kind = f.get(b"id"), f[b"type"]
-        if kind == b"offered":
-            load[f[b"agent"]] = load.get(f[b"agent"], 0) + cost[channels[ix]]
-            channel_of[ix] = f[b"agent"]
-            worst = max(worst, load[f[b"agent"]])
-        elif kind in (b"requeued", b"done"):
-            agent = f.get(b"agent") or channel_of[ix]
-            load[agent] -= cost[channels[ix]]
-    assert worst <= 100 and all(v == 0 for v in load.values())
+    for ev in events:
+        if ev["type"] == "offered":
+            with_agent[ev["id"]] = ev["agent"]
+            load[ev["agent"]] += cost[channels[ev["id"]]]
+            worst = max(worst, load[ev["agent"]])
+        elif ev["type"] in ("requeued", "done"):
+            load[with_agent.pop(ev["id"])] -= cost[channels[ev["id"]]]
+    assert worst <= 100 and set(load.values()) == {0}
