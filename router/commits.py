@@ -73,6 +73,7 @@ class Committer:
             d.Escalated: self._escalated,
             d.AgentStatusSet: self._status_set,
             d.Queued: lambda dec, now: [],
+            d.Transferred: self._transferred,
         }
 
     def arrived(self, interaction_id: str, queue: str, channel: str) -> None:
@@ -150,6 +151,14 @@ class Committer:
         expected = ("wrap_up",) if dec.state == "done" else _ANY_OPEN
         op = self.store.finish_op(ref, dec.state, dec.reason, expected, now=now, payload=payload)
         return [op]
+
+    def _transferred(self, dec: d.Transferred, now: float) -> list[Op]:
+        h, ref = self._ref(dec.interaction_id)
+        h.queue, h.agent, h.offer = dec.queue, "", ""
+        payload = orjson.dumps(
+            {"type": "transferred", "interaction_id": dec.interaction_id, "queue": dec.queue}
+        )
+        return [self.store.transfer_op(ref, dec.queue, now, payload)]
 
     def _escalated(self, dec: d.Escalated, now: float) -> list[Op]:
         return [self.store.update_op(dec.interaction_id, {"step": dec.step})]

@@ -107,6 +107,25 @@ class Finished:
     reason: str
 
 
+@dataclass(slots=True)
+class Transferred:
+    """The interaction left its agent (if it had one) and starts a new leg in `queue`, or
+    waits for `to_agent` alone until the sticky TTL ends."""
+
+    interaction_id: str
+    from_agent: str | None
+    queue: str
+    to_agent: str | None
+
+
 Decision = (
-    Offered | Assigned | Queued | Requeued | Escalated | AgentStatusSet | WrapUpStarted | Finished
+    Offered
+    | Assigned
+    | Queued
+    | Requeued
+    | Escalated
+    | AgentStatusSet
+    | WrapUpStarted
+    | Finished
+    | Transferred
 )

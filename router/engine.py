@@ -47,6 +47,7 @@ class Engine:
             e.OfferExpired: self._expired,
             e.InteractionCompleted: self._completed,
             e.InteractionAbandoned: self._abandoned,
+            e.InteractionTransferred: self._transferred,
             e.Tick: lambda ev, now, out: None,
         }
         self._timer_handlers: dict[TimerKind, Callable[[str, float, Out], None]] = {
@@ -186,6 +187,39 @@ class Engine:
         if task.state in FINAL_STATES or task.state is TaskState.WRAP_UP:
             raise Conflict(f"interaction {task.id!r} is already {task.state}")
         self._finish(task, TaskState.ABANDONED, "customer", now, out)
+
+    def _transferred(self, ev: e.InteractionTransferred, now: float, out: Out) -> None:
+        """A new leg: the task leaves its agent and queue, and waits in the target queue (as
+        if it arrived now) or for the target agent alone."""
+        task = self._task(ev.interaction_id)
+        if task.state not in (TaskState.QUEUED, TaskState.ASSIGNED):
+            raise Conflict(f"interaction {task.id!r} is {task.state}: not transferable")
+        if (ev.queue is None) == (ev.agent is None):
+            raise InvalidInput("queue", "give either a queue or an agent")
+        target = self.roster.get(ev.agent) if ev.agent is not None else None
+        leg = e.InteractionArrived(task.id, task.channel, ev.queue or task.queue,
+                                   session_id=task.session)  # fmt: skip
+        fresh = new_task(self.config, leg, now, self.seq + 1)  # validates the queue
+        self.seq += 1
+        if task.id in self.backlog:
+            self.backlog.remove(task)
+        if task.sticky_agent is not None:
+            self.sessions.unhold(task.sticky_agent, task.id)
+        was = self.roster.get(task.agent) if task.agent is not None else None
+        if was is not None:
+            self._release(was, task, now)
+        self.tasks[task.id] = fresh
+        out.append(d.Transferred(task.id, task.agent, fresh.queue, ev.agent))
+        max_wait = self.config.queues[fresh.queue].max_wait
+        if max_wait is not None:
+            self.timers.add(now + max_wait, TimerKind.MAX_WAIT, fresh.id)
+        self.arm_escalation(fresh)
+        if target is not None:
+            self._hold_for(fresh, target, now + self.config.sticky_ttl, now, out)
+        else:
+            self._place(fresh, now, out, d.Queued(fresh.id, fresh.queue))
+        if was is not None:
+            self._backfill(was, now, out)
 
     def _finish(self, task: Task, state: TaskState, reason: str, now: float, out: Out) -> None:
         """Move the task to a final state, releasing whatever it held."""
@@ -354,7 +388,11 @@ class Engine:
 
     def _max_wait_timer(self, task_id: str, when: float, out: Out) -> None:
         task = self.tasks.get(task_id)
-        if task is not None and task.state is TaskState.QUEUED:
+        if task is None or task.state is not TaskState.QUEUED:
+            return
+        # A transfer starts a new leg; the previous leg's timer no longer applies.
+        max_wait = self.config.queues[task.queue].max_wait
+        if max_wait is not None and when >= task.arrived_at + max_wait:
             self._finish(task, TaskState.EXPIRED, "max_wait", when, out)
 
     def arm_escalation(self, task: Task) -> None:
@@ -367,7 +405,10 @@ class Engine:
         task = self.tasks.get(task_id)
         if task is None or task.state not in (TaskState.QUEUED, TaskState.OFFERED):
             return
-        step = self.config.queues[task.queue].escalation[task.step]
+        steps = self.config.queues[task.queue].escalation
+        if task.step >= len(steps) or when < task.arrived_at + steps[task.step].after:
+            return  # a timer of an earlier leg (before a transfer)
+        step = steps[task.step]
         waiting = task.id in self.backlog
         if waiting:
             self.backlog.remove(task)
@@ -385,14 +426,18 @@ class Engine:
         agent = self.roster.get(owner) if owner is not None and owner in self.roster else None
         if agent is None or not self.roster.present(agent, now):
             return False
-        task.sticky_agent, task.sticky_until = agent.id, self.sessions.until(task.session)
+        self._hold_for(task, agent, self.sessions.until(task.session), now, out)
+        return True
+
+    def _hold_for(self, task: Task, agent: Agent, until: float, now: float, out: Out) -> None:
+        """Offer the task to this agent alone, now or once it has room, until `until`."""
+        task.sticky_agent, task.sticky_until = agent.id, until
         if self.roster.routable(agent) and self.roster.ready(agent, task.channel):
             self._offer(task, agent, self._sticky_expl(agent, task), now, out)
         else:
             self.sessions.hold(agent.id, task.id)
             self.timers.add(task.sticky_until, TimerKind.STICKY, task.id)
             out.append(d.Queued(task.id, task.queue))
-        return True
 
     def _sticky_expl(self, agent: Agent, task: Task) -> d.Explanation:
         cand = d.Candidate(agent.id, task.id, 0.0, {"sticky": 1.0})

@@ -80,6 +80,15 @@ class InteractionAbandoned:
 
 
 @dataclass(frozen=True, slots=True)
+class InteractionTransferred:
+    """Move a queued or assigned interaction to another queue, or straight to one agent."""
+
+    interaction_id: str
+    queue: str | None = None
+    agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Nothing happened but time: lets the engine fire what is due."""
 
@@ -94,5 +103,6 @@ Event = (
     | OfferExpired
     | InteractionCompleted
     | InteractionAbandoned
+    | InteractionTransferred
     | Tick
 )

@@ -74,7 +74,10 @@ class Store:
         self.config = config
         self.keys = Keys(config.tenant)
         prelude = _lua("prelude")
-        names = ("enqueue", "claim", "accept", "release", "complete", "finish", "status", "agent")
+        names = (
+            "enqueue", "claim", "accept", "release", "complete", "finish", "status", "agent",
+            "transfer",
+        )  # fmt: skip
         self._scripts = {n: client.register_script(prelude + _lua(n)) for n in names}
         self._scripts["update"] = client.register_script(_lua("update"))
         self._rules = {name: _capacity_rules(config, name) for name in config.channels}
@@ -169,6 +172,21 @@ class Store:
         ]
         args: list[Arg] = [ref.interaction_id, state, reason, ",".join(expected), now, payload]
         return Op(self._scripts["finish"], keys, args, ref.agent_id or None, payload)
+
+    def transfer_op(self, ref: OfferRef, queue: str, now: float, payload: bytes) -> Op:
+        """Start a new leg in `queue`, releasing the agent the interaction had (if any)."""
+        k = self.keys
+        keys = [
+            k.interaction(ref.interaction_id),
+            k.agent(ref.agent_id),
+            k.queue(ref.queue),
+            k.queue(queue),
+            k.events,
+            k.agent_events(ref.agent_id),
+            k.positions,
+        ]
+        args: list[Arg] = [ref.interaction_id, queue, now, payload]
+        return Op(self._scripts["transfer"], keys, args, ref.agent_id or None, payload)
 
     def update_op(self, interaction_id: str, fields: Mapping[str, Arg]) -> Op:
         """Set fields of a live interaction."""

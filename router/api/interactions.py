@@ -12,7 +12,7 @@ from aiohttp import web
 
 from router import decisions as d
 from router import events as e
-from router.api.bodies import InteractionIn
+from router.api.bodies import InteractionIn, TransferIn
 from router.api.context import body, context, reply
 from router.errors import ClassificationError, InvalidInput, NotFound
 from router.store import Arg
@@ -128,6 +128,20 @@ async def abandon(request: web.Request) -> web.Response:
     ix = request.match_info["id"]
     await context(request).router.submit(e.InteractionAbandoned(ix))
     return reply({"id": ix, "state": "abandoned"})
+
+
+async def transfer(request: web.Request) -> web.Response:
+    """Move the interaction to another queue (a new leg) or straight to one agent."""
+    ix = request.match_info["id"]
+    data = await body(request, TransferIn)
+    router = context(request).router
+    if data.agent is not None and data.agent not in router.engine.roster:
+        raise InvalidInput("agent", f"unknown agent {data.agent!r}")
+    await router.submit(e.InteractionTransferred(ix, data.queue, data.agent))
+    task = router.engine.tasks.get(ix)
+    state = task.state.value if task is not None else "queued"
+    queue = task.queue if task is not None else data.queue
+    return reply({"id": ix, "state": state, "queue": queue, "agent": task and task.agent})
 
 
 def _state_after(out: list[d.Decision], ix: str, default: str) -> str:

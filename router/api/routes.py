@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from router.api import agents, interactions, queues, streams
-from router.api.bodies import AgentIn, InteractionIn, StatusIn
+from router.api.bodies import AgentIn, InteractionIn, StatusIn, TransferIn
 from router.api.context import PRINCIPAL, Handler, Owner, context
 from router.errors import Forbidden
 
@@ -42,6 +42,9 @@ ROUTES = (
     Route("POST", "/v1/interactions/{id}/complete", interactions.complete,
           "The agent finished the interaction", _r("agent", "adapter", "admin"),
           owner=interactions.owner),
+    Route("POST", "/v1/interactions/{id}/transfer", interactions.transfer,
+          "Move the interaction to another queue or to one agent",
+          _r("agent", "supervisor", "admin"), TransferIn, owner=interactions.owner),
     Route("POST", "/v1/interactions/{id}/abandon", interactions.abandon,
           "The customer left before the end", _r("adapter", "supervisor", "admin")),
     Route("PUT", "/v1/agents/{id}", agents.put, "Create or change an agent's profile",

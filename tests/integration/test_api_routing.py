@@ -147,3 +147,49 @@ async def test_the_openapi_document_has_the_contact_body(api: Api) -> None:
     _, doc = await api.call("GET", "/v1/openapi.json")
     schema = doc["components"]["schemas"]["InteractionIn"]
     assert set(schema["required"]) == {"channel", "customer"}
+
+
+async def _assigned(api: Api, agent: str, **contact: str) -> str:
+    ws = await api.stream(agent)
+    ix = await api.contact(**contact)
+    offer = await next_frame(ws, "offer")
+    await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    await ws.close()
+    return ix
+
+
+async def test_a_transfer_to_a_queue_reaches_that_queues_agent(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ix = await _assigned(api, "a1", channel="chat")
+    await api.agent("accountant", {"billing": 3})
+    ws = await api.stream("accountant")
+    status, _ = await api.call("POST", f"/v1/interactions/{ix}/transfer", {"queue": "billing"})
+    assert (status, (await next_frame(ws, "offer"))["interaction_id"]) == (200, ix)
+
+
+async def test_a_transfer_releases_the_first_agent(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ix = await _assigned(api, "a1", channel="voice")
+    await api.call("POST", f"/v1/interactions/{ix}/transfer", {"queue": "billing"})
+    _, agent = await api.call("GET", "/v1/agents/a1")
+    assert (agent["load"], agent["interactions"]) == (0, [])
+
+
+async def test_a_transfer_to_an_agent_offers_it_to_that_agent(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ix = await _assigned(api, "a1", channel="chat")
+    await api.agent("a2", {"en": 1}, status="break")
+    ws = await api.stream("a2")
+    await api.call("POST", "/v1/agents/a2/status", {"status": "available"})
+    await api.call("POST", f"/v1/interactions/{ix}/transfer", {"agent": "a2"})
+    offer = await next_frame(ws, "offer")
+    _, shown = await api.call("GET", f"/v1/interactions/{ix}")
+    assert (offer["interaction_id"], shown["state"], shown["agent"]) == (ix, "offered", "a2")
+
+
+async def test_a_transfer_to_an_unknown_queue_changes_nothing(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ix = await _assigned(api, "a1", channel="chat")
+    status, answer = await api.call("POST", f"/v1/interactions/{ix}/transfer", {"queue": "x"})
+    _, shown = await api.call("GET", f"/v1/interactions/{ix}")
+    assert (status, answer["error"]["field"], shown["state"]) == (400, "queue", "assigned")
