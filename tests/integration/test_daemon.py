@@ -1,0 +1,143 @@
+"""`routerd run` as a process: ready to serve, SIGTERM exits 0 keeping every interaction, and a
+bad routing file is refused before anything starts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.integration.api_kit import ROUTING
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = [sys.executable, "-m", "router", "run", "-c"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Daemon:
+    """One `python -m router run` process on its own port and data folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.config = folder / "routing.yaml"
+        self.config.write_text(ROUTING.replace("OFFER_TIMEOUT", "15s"))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "ROUTERD_LISTEN": f"127.0.0.1:{self.port}",
+            "ROUTERD_DATA_DIR": str(self.folder / "data"),
+        }
+        env.pop("ROUTERD_REDIS_URL", None)
+        self.proc = subprocess.Popen(
+            [*RUN, str(self.config)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not self._healthy():
+            assert self.proc.poll() is None, "routerd exited"
+            assert time.monotonic() < deadline, "routerd did not become ready"
+            time.sleep(0.05)
+
+    def _healthy(self) -> bool:
+        try:
+            return self.call("GET", "/healthz")[0] == 200
+        except OSError:  # not listening yet
+            return False
+
+    def call(self, method: str, path: str, body: object = None) -> tuple[int, object]:
+        data = None if body is None else orjson.dumps(body)
+        url = f"http://127.0.0.1:{self.port}{path}"
+        request = urllib.request.Request(url, data=data, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as r:
+                return r.status, orjson.loads(r.read() or b"null")
+        except urllib.error.HTTPError as err:
+            return err.code, orjson.loads(err.read() or b"null")
+
+    def terminate(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        pidfile = self.folder / "data" / "redis.pid"
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    running = Daemon(tmp_path)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.kill()
+
+
+def _contact(daemon: Daemon) -> str:
+    status, answer = daemon.call("POST", "/v1/interactions", {"channel": "chat", "customer": "c"})
+    assert status == 201 and isinstance(answer, dict)
+    ident: str = answer["id"]
+    return ident
+
+
+def test_sigterm_exits_zero(daemon: Daemon) -> None:
+    _contact(daemon)
+    assert daemon.terminate() == 0
+
+
+def test_sigterm_stops_the_embedded_redis(daemon: Daemon) -> None:
+    pid = int((daemon.folder / "data" / "redis.pid").read_text())
+    daemon.terminate()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_interactions_outlive_a_sigterm(daemon: Daemon) -> None:
+    ix = _contact(daemon)
+    daemon.terminate()
+    daemon.start()
+    status, answer = daemon.call("GET", f"/v1/interactions/{ix}")
+    assert (status, isinstance(answer, dict) and answer["state"]) == (200, "queued")
+
+
+def test_a_bad_routing_file_is_refused_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(ROUTING.replace("OFFER_TIMEOUT", "15 parsecs"))
+    run = subprocess.run(
+        [*RUN, str(bad)], check=False, cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert run.returncode == 1 and f"{bad}:" in run.stderr and "timeout" in run.stderr
+
+
+def test_a_missing_routing_file_is_refused(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no.yaml")
+    run = subprocess.run(
+        [*RUN, missing], check=False, cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert run.returncode == 2 and "no such file" in run.stderr
