@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from router import decisions as d
-from router.commits import Committer, Held
+from router.commits import Held
 from router.config.model import RoutingConfig
 from router.engine import Engine
 from router.events import InteractionArrived
@@ -20,13 +20,13 @@ from router.tasks import escalate, new_task
 CHUNK = 2000
 
 
-async def rebuild(engine: Engine, committer: Committer) -> list[d.Decision]:
-    """Load every agent and live interaction from Redis into the fresh `engine`, then route.
+async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[str, Held]]:
+    """Load every agent and live interaction from Redis into the fresh `engine`, then route;
+    also the Redis footprint of each live interaction.
 
     Agents that were present get a fresh presence lease: their desktops reconnect and renew
     it. Offers whose deadline passed are requeued by the first tick; live ones keep theirs.
     """
-    store = committer.store
     now = engine.clock()
     ids = await _members(store, "agents")
     agents = await _hashes(store, [store.keys.agent(a) for a in ids])
@@ -38,13 +38,13 @@ async def rebuild(engine: Engine, committer: Committer) -> list[d.Decision]:
     tasks = await _hashes(store, [store.keys.interaction(i) for i in live])
     offers = await _offers(store, tasks)
     task_data = []
-    committer.held.clear()
+    held: dict[str, Held] = {}
     for ix, fields in zip(live, tasks, strict=True):
         data = _task(engine.config, ix, fields, known)
         if data is None:
             continue
         task_data.append(data)
-        committer.held[ix] = Held(data["queue"], data["channel"], data["agent"] or "",
+        held[ix] = Held(data["queue"], data["channel"], data["agent"] or "",
                                   data["offer"] or "")  # fmt: skip
     snapshot: dict[str, Any] = {
         "format": FORMAT,
@@ -54,7 +54,7 @@ async def rebuild(engine: Engine, committer: Committer) -> list[d.Decision]:
         "offers": [[o, ix, agent, deadline] for o, (ix, agent, deadline) in offers.items()],
         "sessions": {},
     }
-    return restore(engine, snapshot)
+    return restore(engine, snapshot), held
 
 
 async def _members(store: Store, which: str) -> list[str]:

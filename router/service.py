@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ log = structlog.get_logger("routerd.service")
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 MAX_BATCH = 1024
 RETRY_AFTER = 1
+RESYNC_PAUSE = 1.0
 
 
 class Publisher:
@@ -77,6 +79,8 @@ class Router:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._diverged = False  # a commit was refused: Redis and the engine disagree
+        self._last_resync = -RESYNC_PAUSE
 
     # -- life ------------------------------------------------------------------------------
 
@@ -93,8 +97,11 @@ class Router:
             await self._task
 
     async def _rebuild(self) -> None:
-        self.engine = Engine(self.config, self.clock)
-        decisions = await rebuild(self.engine, self.committer)
+        self.ready = False
+        engine = Engine(self.config, self.clock)
+        decisions, held = await rebuild(engine, self.store)
+        # Swapped only once whole: requests read the engine while it is being rebuilt.
+        self.engine, self.committer.held = engine, held
         await self._run(self._decided(decisions))
         self.ready = True
         log.info("engine rebuilt", interactions=len(self.engine.tasks),
@@ -146,6 +153,27 @@ class Router:
                 await self._step(jobs)
             except REDIS_DOWN as err:
                 await self._outage(jobs, err)
+            except Exception:  # the loop must outlive a bug in one turn
+                log.exception("routing turn failed; rebuilding from Redis")
+                await self._resync(jobs)
+            if self._diverged:
+                await self._resync([])
+
+    async def _resync(self, jobs: list[Job]) -> None:
+        """Fail the turn's requests and rebuild the engine from Redis, the truth."""
+        self._diverged = False
+        # A disagreement that survives a rebuild would otherwise rebuild in a tight loop.
+        pause = self._last_resync + RESYNC_PAUSE - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        self._last_resync = time.monotonic()
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(Unavailable("routing state was rebuilt; retry"))
+        try:
+            await self._rebuild()
+        except REDIS_DOWN as err:
+            await self._outage([], err)
 
     async def _sleep(self) -> None:
         deadline = self.engine.next_deadline()
@@ -229,7 +257,8 @@ class Router:
     def _publish(self, ops: list[Op], outcomes: list[Outcome]) -> None:
         for op, outcome in zip(ops, outcomes, strict=True):
             if not outcome.ok:
-                log.error("commit refused; Redis disagrees with the engine", detail=outcome.detail)
+                log.error("commit refused; rebuilding from Redis", detail=outcome.detail)
+                self._diverged = True
                 continue
             if outcome.seq > 0 and op.agent is not None:
                 self.publisher.publish(op.agent, outcome.seq, op.payload)

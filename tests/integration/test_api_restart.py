@@ -75,3 +75,20 @@ async def test_a_live_offer_keeps_its_deadline_across_a_restart(client: aioredis
     finally:
         await stop_api(api)
     assert kept == offer["deadline"]
+
+
+async def test_a_refused_commit_rebuilds_the_engine_from_redis(client: aioredis.Redis) -> None:
+    api = await start_api(client)
+    try:
+        await api.agent("a1", {"en": 3})
+        # Someone else changed Redis: the engine still thinks a1 is available.
+        await client.hset(api.router.store.keys.agent("a1"), "status", "break")
+        await api.contact(channel="chat")  # the claim for a1 is refused by Redis
+        for _ in range(100):
+            if api.router.engine.agent("a1").status == "break":
+                break
+            await asyncio.sleep(0.05)
+        status = api.router.engine.agent("a1").status
+    finally:
+        await stop_api(api)
+    assert status == "break"
