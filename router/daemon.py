@@ -16,6 +16,7 @@ from router.api.context import Context
 from router.api.hub import Hub
 from router.auth import Auth, load_keys
 from router.config.model import RoutingConfig
+from router.redis_client import connect
 from router.redis_server import EmbeddedRedis
 from router.service import REDIS_DOWN, Router
 from router.settings import Settings
@@ -45,7 +46,7 @@ class Daemon:
             self.embedded = EmbeddedRedis(self.settings.data_dir, self.settings.appendfsync)
             await asyncio.to_thread(self.embedded.start)
             url = self.embedded.url
-        self.client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        self.client = connect(url, socket_timeout=5, socket_connect_timeout=2)
         hub = Hub()
         self.router = Router(self.config, Store(self.client, self.config), hub)
         await self._start_router()

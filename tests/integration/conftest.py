@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from router.log import configure as configure_logging
+from router.redis_client import connect
 from router.redis_server import EmbeddedRedis
 
 
@@ -34,7 +35,7 @@ def redis_url(
 
 @pytest.fixture
 async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    conn = aioredis.Redis.from_url(redis_url)
+    conn = connect(redis_url)
     await conn.flushdb()
     try:
         yield conn
