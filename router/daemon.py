@@ -25,6 +25,9 @@ from router.store import Store
 log = structlog.get_logger("routerd")
 
 SHUTDOWN_TIMEOUT = 10.0
+# How long a Redis call may hang before the request gets its 503 (a paused or partitioned
+# Redis); scripts take microseconds and a turn's pipeline milliseconds.
+REDIS_TIMEOUT = 3.0
 
 
 @dataclass(slots=True)
@@ -46,7 +49,7 @@ class Daemon:
             self.embedded = EmbeddedRedis(self.settings.data_dir, self.settings.appendfsync)
             await asyncio.to_thread(self.embedded.start)
             url = self.embedded.url
-        self.client = connect(url, socket_timeout=5, socket_connect_timeout=2)
+        self.client = connect(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=2)
         hub = Hub()
         self.router = Router(self.config, Store(self.client, self.config), hub)
         await self._start_router()

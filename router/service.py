@@ -54,6 +54,7 @@ class Job:
     extra: Callable[[], list[Op]] | None = None
     enqueue: Op | None = None
     ingest: bool = False
+    stored: bool = False  # the contact is durable: it is answered 201 whatever happens next
     decisions: list[d.Decision] = field(default_factory=list)
 
 
@@ -81,6 +82,8 @@ class Router:
         self._stopping = False
         self._diverged = False  # a commit was refused: Redis and the engine disagree
         self._last_resync = -RESYNC_PAUSE
+        # Enqueues sent when Redis went away: answered 503, so undone if Redis ran them.
+        self._doubtful: list[Op] = []
 
     # -- life ------------------------------------------------------------------------------
 
@@ -168,8 +171,7 @@ class Router:
             await asyncio.sleep(pause)
         self._last_resync = time.monotonic()
         for job in jobs:
-            if not job.future.done():
-                job.future.set_exception(Unavailable("routing state was rebuilt; retry"))
+            self._fail(job, Unavailable("routing state was rebuilt; retry"))
         try:
             await self._rebuild()
         except REDIS_DOWN as err:
@@ -225,7 +227,12 @@ class Router:
         new = [j for j in jobs if j.enqueue is not None]
         if not new:
             return
-        outcomes = await self.store.run_all([j.enqueue for j in new if j.enqueue is not None])
+        ops = [j.enqueue for j in new if j.enqueue is not None]
+        try:
+            outcomes = await self.store.run_all(ops)
+        except REDIS_DOWN:
+            self._doubtful += ops
+            raise
         for job, outcome in zip(new, outcomes, strict=True):
             job.enqueue = None
             assert isinstance(job.event, e.InteractionArrived)
@@ -235,6 +242,7 @@ class Router:
                 job.future.set_exception(err)
                 continue
             if result.created:
+                job.stored = True
                 self.stats.ingested += 1
                 self.committer.arrived(result.id, job.event.queue, job.event.channel)
             else:
@@ -265,17 +273,37 @@ class Router:
 
     # -- Redis outages ---------------------------------------------------------------------
 
+    async def _withdraw(self) -> None:
+        """Keep the 503s true: undo the enqueues Redis ran after routerd gave up on them."""
+        if self._doubtful:
+            outcomes = await self.store.run_all(
+                [self.store.withdraw_op(op) for op in self._doubtful]
+            )
+            gone = sum(o.detail == "withdrawn" for o in outcomes)
+            log.info("unanswered contacts withdrawn", withdrawn=gone, doubtful=len(outcomes))
+            self._doubtful = []
+
+    def _fail(self, job: Job, err: RouterdError) -> None:
+        """Refuse a request the turn could not finish; a stored contact is still accepted
+        (the rebuild finds and routes it), so its client does not send it twice."""
+        if job.future.done():
+            return
+        if job.stored:
+            job.future.set_result(self._answer(job))
+        else:
+            job.future.set_exception(err)
+
     async def _outage(self, jobs: list[Job], err: BaseException) -> None:
         """Fail what was in flight, wait for Redis, then rebuild from it and go on."""
         self.ready = False
         log.error("redis unreachable; routing paused", error=str(err))
         for job in [*jobs, *self._jobs]:
-            if not job.future.done():
-                job.future.set_exception(Unavailable("redis is unreachable", RETRY_AFTER))
+            self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))
         self._jobs = []
         while not self._stopping:
             try:
                 await self.store.client.ping()
+                await self._withdraw()
                 await self._rebuild()
                 log.info("redis is back; routing resumed")
                 return

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from router.config.model import RoutingConfig
 from router.errors import Conflict
@@ -76,7 +76,7 @@ class Store:
         prelude = _lua("prelude")
         names = (
             "enqueue", "claim", "accept", "release", "complete", "finish", "status", "agent",
-            "transfer",
+            "transfer", "withdraw",
         )  # fmt: skip
         self._scripts = {n: client.register_script(prelude + _lua(n)) for n in names}
         self._scripts["update"] = client.register_script(_lua("update"))
@@ -102,6 +102,12 @@ class Store:
             keys,
             [interaction_id, IDEMPOTENCY_TTL, "1" if keyed else "0", "queue", queue, *flat],
         )
+
+    def withdraw_op(self, enqueue: Op) -> Op:
+        """Undo `enqueue` if it ran and nothing has touched the contact since."""
+        idem, ix, queue, live, events, _ = enqueue.keys
+        args: list[Arg] = [enqueue.args[0]]
+        return Op(self._scripts["withdraw"], [idem, ix, queue, live, events], args)
 
     def agent_op(
         self,
@@ -216,11 +222,28 @@ class Store:
         """Run transitions in order in one pipeline (one round trip); a refusal stops none."""
         if not ops:
             return []
+        results = await self._pipeline(ops)
+        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if missing:
+            # Redis lost its script cache (a restart): those calls did nothing; load, rerun.
+            await self.load_scripts()
+            again = await self._pipeline([ops[i] for i in missing])
+            for i, result in zip(missing, again, strict=True):
+                results[i] = result
+        return [_outcome(r) for r in results]
+
+    async def _pipeline(self, ops: Sequence[Op]) -> list[Any]:
+        # EVALSHA by hand: redis-py's Script objects add a SCRIPT EXISTS round trip per pipeline.
         async with self.client.pipeline(transaction=False) as pipe:
             for op in ops:
-                await op.script(keys=op.keys, args=op.args, client=pipe)
-            results = await pipe.execute(raise_on_error=False)
-        return [_outcome(r) for r in results]
+                pipe.evalsha(op.script.sha, len(op.keys), *op.keys, *op.args)
+            results: list[Any] = await pipe.execute(raise_on_error=False)
+        return results
+
+    async def load_scripts(self) -> None:
+        """Load every script into Redis's cache."""
+        for script in self._scripts.values():
+            await self.client.script_load(script.script)
 
     # -- one at a time ---------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from router.errors import (
     Unauthorized,
     Unavailable,
 )
+from router.service import REDIS_DOWN, RETRY_AFTER
 
 log = structlog.get_logger("routerd.api")
 
@@ -60,6 +61,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except RouterdError as err:
         return _for(err)
+    except REDIS_DOWN:  # a read outside the routing loop (the loop maps its own)
+        return _for(Unavailable("redis is unreachable", RETRY_AFTER))
     except web.HTTPRequestEntityTooLarge:
         return error(413, "too_large", f"the body is larger than {MAX_BODY} bytes", "body")
     except web.HTTPException as err:

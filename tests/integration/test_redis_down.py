@@ -25,10 +25,6 @@ TORN = "torn-contact"
 # Ways for Redis to go: killed (restarted from its AOF), paused (SIGSTOP: it hangs), or the
 # line cut right after Redis stored a contact and before routerd committed where it goes.
 MODES = ("killed", "paused", "torn")
-TORN_BUG = (
-    "Router._outage answers 503 to an ingest whose enqueue (phase one) was committed before "
-    "Redis went away in phase two; the contact is in Redis and gets routed after recovery"
-)
 
 
 @dataclass(frozen=True)
@@ -215,12 +211,6 @@ async def outage(
     yield result
 
 
-def known_bug(request: pytest.FixtureRequest, outage: Outage) -> None:
-    """Expect the torn-commit bug to make this test fail in "torn" mode."""
-    if outage.mode == "torn":
-        request.node.add_marker(pytest.mark.xfail(reason=TORN_BUG, strict=True))
-
-
 def test_ingest_answers_503_while_redis_is_down(outage: Outage) -> None:
     assert [a.status for a in outage.down] == [503] * 4
 
@@ -240,12 +230,6 @@ def test_healthz_answers_503_while_redis_is_down(outage: Outage) -> None:
     assert outage.health_down == 503
 
 
-@pytest.mark.xfail(
-    reason="GET /v1/interactions/{id} reads Redis outside the routing loop (interactions._view "
-    "-> Store.interaction) and the error middleware maps only RouterdError: a redis "
-    "ConnectionError/TimeoutError becomes aiohttp's plain-text 500",
-    strict=True,
-)
 def test_reading_an_interaction_answers_503_while_redis_is_down(outage: Outage) -> None:
     assert outage.read_down is not None
     assert outage.read_down.status == 503 and "Retry-After" in outage.read_down.headers
@@ -254,7 +238,6 @@ def test_reading_an_interaction_answers_503_while_redis_is_down(outage: Outage) 
 def test_only_acknowledged_contacts_exist_after_redis_returns(
     request: pytest.FixtureRequest, outage: Outage
 ) -> None:
-    known_bug(request, outage)
     assert outage.stored == outage.acked
     assert {"before", "after"} <= set(outage.acked)
 
@@ -262,14 +245,12 @@ def test_only_acknowledged_contacts_exist_after_redis_returns(
 def test_live_set_holds_only_acknowledged_contacts(
     request: pytest.FixtureRequest, outage: Outage
 ) -> None:
-    known_bug(request, outage)
     assert outage.live == set(outage.acked.values())
 
 
 def test_a_refused_contact_leaves_no_idempotency_key(
     request: pytest.FixtureRequest, outage: Outage
 ) -> None:
-    known_bug(request, outage)
     assert outage.idempotency_keys == set(outage.acked)
 
 

@@ -211,3 +211,21 @@ async def test_finish_from_an_unexpected_state_is_refused(store: Store) -> None:
     ref = await _assigned(store, "i1", "a")
     with pytest.raises(Conflict):
         await store.finish(ref, "expired", "max_wait", ["queued"])
+
+
+async def test_withdraw_undoes_an_enqueue(store: Store) -> None:
+    op = store.enqueue_op("i1", "support", {"channel": "voice"}, "k-1")
+    await store.run(op)
+    await store.run(store.withdraw_op(op))
+    left = (await store.interaction("i1"), await store.client.scard(store.keys.live),
+            await store.client.exists(store.keys.idempotency("k-1")))  # fmt: skip
+    assert left == ({}, 0, 0)
+
+
+async def test_withdraw_leaves_a_routed_contact_alone(store: Store) -> None:
+    op = store.enqueue_op("i1", "support", {"channel": "voice"}, "k-1")
+    await store.run(op)
+    await store.put_agent("a", "available", 100, {})
+    await store.claim(_ref("i1", "a"), 1020.0)
+    with pytest.raises(Conflict):
+        await store.run(store.withdraw_op(op))
