@@ -53,4 +53,4 @@ def connect(url: str, **options: Any) -> aioredis.Redis:
     parsed = parse_url(url)
     kind = parsed.pop("connection_class", Connection)
     pool = ConnectionPool(connection_class=FAST.get(kind, kind), **{**options, **parsed})
-    return aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis.from_pool(pool)  # closing the client closes its pool
