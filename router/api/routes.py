@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
 from aiohttp import web
 
 from router.api import agents, interactions, queues, streams
@@ -88,9 +89,19 @@ def guarded(route: Route) -> Handler:
             if owner is not None and owner != who.agent:
                 raise Forbidden("an agent may act only on its own work")
         request[PRINCIPAL] = who
-        return await route.handler(request)
+        with structlog.contextvars.bound_contextvars(**_ids(route, request)):
+            return await route.handler(request)
 
     return guard
+
+
+def _ids(route: Route, request: web.Request) -> dict[str, str]:
+    """What every log line of the request names: the interaction, agent or offer it is about."""
+    ident = request.match_info.get("id")
+    if ident is None:
+        return {}
+    kind = route.path.split("/")[2]  # /v1/<kind>/{id}...
+    return {{"interactions": "interaction_id", "agents": "agent_id"}.get(kind, "offer_id"): ident}
 
 
 def add_routes(app: web.Application) -> None:
