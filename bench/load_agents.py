@@ -1,0 +1,126 @@
+"""Simulated agent desktops: one WebSocket each; accept every offer, complete after a while."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+import orjson
+
+from bench.load_client import JSON, connector, post
+
+CONNECT_CONCURRENCY = 50
+
+
+@dataclass
+class Desks:
+    """Many agent desktops in this process, sharing one pool for their HTTP calls."""
+
+    base: str
+    handle: tuple[float, float] = (0.0, 0.05)  # seconds from accept to complete, uniform
+    http_limit: int = 128
+    on_done: Callable[[], None] | None = None  # after each completed interaction
+    offers: dict[str, float] = field(default_factory=dict)  # interaction id -> frame received
+    counts: Counter[str] = field(default_factory=Counter)
+    first_offer: asyncio.Event = field(default_factory=asyncio.Event)
+    _ws_session: aiohttp.ClientSession | None = None
+    _http: aiohttp.ClientSession | None = None
+    _streams: set[asyncio.Task[None]] = field(default_factory=set)
+    _work_in_flight: set[asyncio.Task[None]] = field(default_factory=set)
+    _rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    async def open(self, agent_ids: list[str]) -> None:
+        """Connect every agent's stream and wait for each one's hello frame."""
+        self._ws_session = aiohttp.ClientSession(connector=connector(0))
+        self._http = aiohttp.ClientSession(connector=connector(self.http_limit))
+        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        await asyncio.gather(*(self._connect(a, gate) for a in agent_ids))
+
+    async def _connect(self, agent_id: str, gate: asyncio.Semaphore) -> None:
+        assert self._ws_session is not None
+        async with gate:
+            ws = await self._ws_session.ws_connect(
+                f"{self.base}/v1/agents/{agent_id}/stream", autoping=True, max_msg_size=0
+            )
+            hello = orjson.loads(await ws.receive_str())
+            if hello.get("type") != "hello":
+                raise RuntimeError(f"agent {agent_id}: first frame {hello!r}")
+        _keep(self._streams, asyncio.create_task(self._listen(ws)))
+
+    async def _listen(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            frame = orjson.loads(msg.data)
+            kind = frame.get("type")
+            self.counts[f"frame_{kind}"] += 1
+            if kind == "offer":
+                self.offers[frame["interaction_id"]] = time.perf_counter()
+                self.first_offer.set()
+                work = self._work(frame["offer_id"], frame["interaction_id"])
+                _keep(self._work_in_flight, asyncio.create_task(work))
+
+    async def _work(self, offer_id: str, interaction_id: str) -> None:
+        """Accept at once; complete after the handle time."""
+        try:
+            await self._accept_complete(offer_id, interaction_id)
+        except aiohttp.ClientError:
+            self.counts["work_client_error"] += 1
+
+    async def _accept_complete(self, offer_id: str, interaction_id: str) -> None:
+        assert self._http is not None
+        status, _ = await post(self._http, f"{self.base}/v1/offers/{offer_id}/accept", b"")
+        self.counts[f"accept_{status}"] += 1
+        if status != 200:
+            return
+        low, high = self.handle
+        await asyncio.sleep(self._rng.uniform(low, high))
+        url = f"{self.base}/v1/interactions/{interaction_id}/complete"
+        status, _ = await post(self._http, url, b"")
+        self.counts[f"complete_{status}"] += 1
+        if status == 200 and self.on_done is not None:
+            self.on_done()
+
+    async def set_status(self, agent_ids: list[str], status: str) -> None:
+        """Set every agent's status, a few at a time."""
+        assert self._http is not None
+        body = orjson.dumps({"status": status})
+        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+        async def one(agent_id: str) -> None:
+            async with (
+                gate,
+                self._http.post(  # type: ignore[union-attr]
+                    f"{self.base}/v1/agents/{agent_id}/status", data=body, headers=JSON
+                ) as resp,
+            ):
+                if resp.status != 200:
+                    raise RuntimeError(f"status {agent_id}: {resp.status} {await resp.read()!r}")
+
+        await asyncio.gather(*(one(a) for a in agent_ids))
+
+    async def settle(self, timeout: float) -> None:
+        """Wait for work in flight (accepts and completes) to finish, at most `timeout`."""
+        if self._work_in_flight:
+            await asyncio.wait(self._work_in_flight, timeout=timeout)
+
+    async def close(self) -> None:
+        """Close every stream and pool; cancel what is left."""
+        tasks = [*self._streams, *self._work_in_flight]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for session in (self._ws_session, self._http):
+            if session is not None:
+                await session.close()
+
+
+def _keep(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+    """Hold a strong reference until the task is done (the loop keeps only weak ones)."""
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
