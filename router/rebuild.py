@@ -1,4 +1,10 @@
-"""The engine rebuilt from Redis, the source of truth: at start and after Redis came back."""
+"""The engine rebuilt from Redis, the source of truth: at start and after Redis came back.
+
+A rebuild reads every live interaction, so it is written for 100,000 of them: one script call
+returns the routing fields of a few thousand interactions at once, tasks are built from
+templates per (queue, channel, priority, skills) rather than validated one by one, and each
+chunk is turned into tasks before the next is read, so raw replies never pile up.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,19 @@ from router import decisions as d
 from router.commits import Held
 from router.config.model import RoutingConfig
 from router.engine import Engine
+from router.errors import InvalidInput
 from router.events import InteractionArrived
-from router.model import TaskState
-from router.snapshot import FORMAT, restore
+from router.model import Offer, Task, TaskState
+from router.snapshot import load
 from router.store import Store, text
 from router.tasks import escalate, new_task
 
-CHUNK = 2000
+CHUNK = 4000
+FIELDS = (
+    "state", "queue", "channel", "pos", "arrived_at", "priority", "skills", "session", "step",
+    "agent", "offer", "deadline", "excluded", "answered_at", "wrap_until",
+)  # fmt: skip
+Template = tuple[int, dict[str, int], dict[str, int], tuple[str, ...], str, str]
 
 
 async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[str, Held]]:
@@ -28,65 +40,36 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
     it. Offers whose deadline passed are requeued by the first tick; live ones keep theirs.
     """
     now = engine.clock()
-    ids = await _members(store, "agents")
-    agents = await _hashes(store, [store.keys.agent(a) for a in ids])
-    agent_data = [
-        _agent(a, fields, engine.config, now) for a, fields in zip(ids, agents, strict=True)
-    ]
-    known = {a["id"] for a in agent_data}
-    live = await _members(store, "live")
-    tasks = await _hashes(store, [store.keys.interaction(i) for i in live])
-    offers = await _offers(store, tasks)
-    task_data = []
-    held: dict[str, Held] = {}
-    for ix, fields in zip(live, tasks, strict=True):
-        data = _task(engine.config, ix, fields, known)
-        if data is None:
-            continue
-        task_data.append(data)
-        held[ix] = Held(data["queue"], data["channel"], data["agent"] or "",
-                                  data["offer"] or "")  # fmt: skip
-    snapshot: dict[str, Any] = {
-        "format": FORMAT,
-        "seq": max((t["seq"] for t in task_data), default=0),
-        "agents": agent_data,
-        "tasks": task_data,
-        "offers": [[o, ix, agent, deadline] for o, (ix, agent, deadline) in offers.items()],
-        "sessions": {},
-    }
-    return restore(engine, snapshot), held
+    ids = await _members(store, store.keys.agents)
+    agents = []
+    for chunk in _chunks(ids):
+        found = await _hashes(store, [store.keys.agent(a) for a in chunk])
+        agents += [_agent(a, f, engine.config, now) for a, f in zip(chunk, found, strict=True)]
+    builder = _Builder(engine.config, {a["id"] for a in agents})
+    for chunk in _chunks(await _members(store, store.keys.live)):
+        values = await store.dump([store.keys.interaction(i) for i in chunk], FIELDS)
+        for n, ix in enumerate(chunk):
+            builder.add(ix, values[n * len(FIELDS) : (n + 1) * len(FIELDS)])
+    seq = max((t.seq for t in builder.tasks), default=0)
+    decisions = load(engine, seq, agents, builder.tasks, builder.offers, sessions={})
+    return decisions, builder.held
 
 
-async def _members(store: Store, which: str) -> list[str]:
-    key = store.keys.agents if which == "agents" else store.keys.live
+async def _members(store: Store, key: str) -> list[str]:
     return sorted(text(m) for m in await store.client.smembers(key))
 
 
 async def _hashes(store: Store, keys: list[str]) -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
-    for chunk in _chunks(keys):
-        async with store.client.pipeline(transaction=False) as pipe:
-            for key in chunk:
-                pipe.hgetall(key)
-            for raw in await pipe.execute():
-                out.append({text(k): text(v) for k, v in raw.items()})
-    return out
+    async with store.client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hgetall(key)
+        replies = await pipe.execute()
+    return [{text(k): text(v) for k, v in raw.items()} for raw in replies]
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for i in range(0, len(items), CHUNK):
         yield items[i : i + CHUNK]
-
-
-async def _offers(store: Store, tasks: list[dict[str, str]]) -> dict[str, tuple[str, str, float]]:
-    """offer id -> (interaction, agent, deadline) for every open offer."""
-    open_ = [t["offer"] for t in tasks if t.get("state") == "offered" and t.get("offer")]
-    found = await _hashes(store, [store.keys.offer(o) for o in open_])
-    return {
-        o: (f["interaction"], f["agent"], float(f["deadline"]))
-        for o, f in zip(open_, found, strict=True)
-        if f
-    }
 
 
 def _agent(agent_id: str, f: dict[str, str], config: RoutingConfig, now: float) -> dict[str, Any]:
@@ -104,46 +87,71 @@ def _agent(agent_id: str, f: dict[str, str], config: RoutingConfig, now: float) 
     }
 
 
-def _task(
-    config: RoutingConfig, ix: str, f: dict[str, str], agents: set[str]
-) -> dict[str, Any] | None:
-    """A live interaction as snapshot data; None if it cannot be routed any more."""
-    state = f.get("state")
-    if state is None or f.get("queue") not in config.queues:
-        return None
-    if state != TaskState.QUEUED and f.get("agent") not in agents:
-        return None
-    ev = InteractionArrived(
-        ix,
-        f["channel"],
-        f["queue"],
-        int(f["priority"]) if f.get("priority") else None,
-        orjson.loads(f.get("skills", "{}")),
-        f.get("session") or None,
-    )
-    task = new_task(config, ev, float(f["arrived_at"]), int(f["pos"]))
-    steps = config.queues[task.queue].escalation
-    for step in steps[: int(f.get("step", 0))]:
-        escalate(task, step)
-    excluded = [a for a in f.get("excluded", "").split(",") if a]
-    return {
-        "id": ix,
-        "channel": task.channel,
-        "queue": task.queue,
-        "priority": task.priority,
-        "skills": task.skills,
-        "preferred": task.preferred,
-        "groups": list(task.groups),
-        "arrived_at": task.arrived_at,
-        "seq": task.seq,
-        "state": state,
-        "agent": f.get("agent") or None,
-        "offer": f.get("offer") or None,
-        "excluded": excluded,
-        "step": task.step,
-        "session": task.session,
-        "sticky_agent": None,
-        "sticky_until": 0.0,
-        "answered_at": float(f["answered_at"]) if f.get("answered_at") else None,
-        "wrap_until": float(f.get("wrap_until", 0.0)),
-    }
+class _Builder:
+    """Tasks, open offers and Redis footprints from dumped interaction fields."""
+
+    def __init__(self, config: RoutingConfig, agents: set[str]) -> None:
+        self.config = config
+        self.agents = agents
+        self.tasks: list[Task] = []
+        self.offers: dict[str, Offer] = {}
+        self.held: dict[str, Held] = {}
+        self._templates: dict[tuple[bytes, ...], Template | None] = {}
+
+    def add(self, ix: str, raw: list[bytes | None]) -> None:
+        """One interaction; skipped if it can no longer be routed (its queue or agent is gone).
+
+        Called 100,000 times on a big restart: it decodes only what it needs, and builds from
+        cached templates and shared constants.
+        """
+        (state_b, queue_b, channel_b, pos, arrived, prio, skills, session, step, agent_b,
+         offer_b, deadline, excluded, answered, wrap) = raw  # fmt: skip
+        state = _STATES.get(state_b or b"")
+        template = self._template(queue_b, channel_b, prio, skills)
+        if state is None or template is None:
+            return
+        agent = agent_b.decode() if agent_b else None
+        if state is not TaskState.QUEUED and agent not in self.agents:
+            return
+        priority, needs, preferred, groups, queue, channel = template
+        offer = offer_b.decode() if offer_b else None
+        task = Task(ix, channel, queue, priority, dict(needs), dict(preferred), groups,
+                    float(arrived or 0.0), int(pos or 0), state, agent, offer,
+                    _excluded(excluded), 0, session.decode() if session else None,
+                    answered_at=float(answered) if answered else None,
+                    wrap_until=float(wrap) if wrap else 0.0)  # fmt: skip
+        if step and step != b"0":
+            for s in self.config.queues[queue].escalation[: int(step)]:
+                escalate(task, s)
+        if state is TaskState.OFFERED and offer is not None and agent is not None:
+            self.offers[offer] = Offer(offer, ix, agent, float(deadline or 0.0))
+        self.tasks.append(task)
+        self.held[ix] = Held(queue, channel, agent or "", offer or "")
+
+    def _template(
+        self, queue: bytes | None, channel: bytes | None, prio: bytes | None, skills: bytes | None
+    ) -> Template | None:
+        """What a task of this queue, channel, priority and extra skills starts with; None if
+        the routing file no longer has that queue (or it no longer serves the channel)."""
+        key = (queue or b"", channel or b"", prio or b"", skills or b"")
+        if key in self._templates:
+            return self._templates[key]
+        ev = InteractionArrived("", key[1].decode(), key[0].decode(),
+                                int(prio) if prio else None,
+                                orjson.loads(skills or b"{}"))  # fmt: skip
+        try:
+            t = new_task(self.config, ev, 0.0, 0)
+        except InvalidInput:
+            found = None
+        else:
+            found = (t.priority, t.skills, t.preferred, t.groups, t.queue, t.channel)
+        self._templates[key] = found
+        return found
+
+
+_STATES = {s.value.encode(): s for s in TaskState}
+_NONE: frozenset[str] = frozenset()
+
+
+def _excluded(raw: bytes | None) -> frozenset[str]:
+    return frozenset(a for a in raw.decode().split(",") if a) if raw else _NONE

@@ -68,16 +68,31 @@ def restore(engine: Engine, data: dict[str, Any]) -> list[d.Decision]:
     Offers whose deadline has passed by the engine's clock are requeued by the first tick;
     live ones keep their deadline.
     """
+    offers = {o[0]: Offer(o[0], o[1], o[2], float(o[3])) for o in data["offers"]}
+    tasks = [_task_from(t) for t in data["tasks"]]
+    sessions = {s: (agent, float(until)) for s, (agent, until) in data["sessions"].items()}
+    return load(engine, int(data["seq"]), data["agents"], tasks, offers, sessions=sessions)
+
+
+def load(
+    engine: Engine,
+    seq: int,
+    agents: list[dict[str, Any]],
+    tasks: list[Task],
+    offers: dict[str, Offer],
+    *,
+    sessions: dict[str, tuple[str, float]],
+) -> list[d.Decision]:
+    """`restore` from records already built (the daemon's rebuild from Redis builds them)."""
     if engine.tasks or len(engine.roster):
         raise ValueError("restore needs a fresh engine")
-    engine.seq = int(data["seq"])
-    for a in data["agents"]:
+    engine.seq = seq
+    for a in agents:
         _restore_agent(engine, a)
-    offers = {o[0]: Offer(o[0], o[1], o[2], float(o[3])) for o in data["offers"]}
-    for t in data["tasks"]:
-        _restore_task(engine, _task_from(t), offers)
-    for session, (agent_id, until) in data["sessions"].items():
-        engine.sessions.set_owner(session, agent_id, float(until))
+    for task in tasks:
+        _restore_task(engine, task, offers)
+    for session, (agent_id, until) in sessions.items():
+        engine.sessions.set_owner(session, agent_id, until)
     for agent in engine.roster:
         engine.roster.sync(agent)
     return engine.handle_batch([])

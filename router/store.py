@@ -80,6 +80,7 @@ class Store:
         )  # fmt: skip
         self._scripts = {n: client.register_script(prelude + _lua(n)) for n in names}
         self._scripts["update"] = client.register_script(_lua("update"))
+        self._scripts["dump"] = client.register_script(_lua("dump"))
         self._rules = {name: _capacity_rules(config, name) for name in config.channels}
 
     # -- building transitions --------------------------------------------------------------
@@ -304,6 +305,11 @@ class Store:
             key, min=f"{since + 1}-0", max="+"
         )  # type: ignore[assignment]
         return [(int(text(eid).partition("-")[0]), fields[b"e"]) for eid, fields in entries]
+
+    async def dump(self, keys: Sequence[str], fields: Sequence[str]) -> list[bytes | None]:
+        """The `fields` of every hash in `keys`, flat, in one reply (for rebuilds)."""
+        values: list[bytes | None] = await self._scripts["dump"](keys=keys, args=fields)
+        return values
 
 
 def ingested(outcome: Outcome, interaction_id: str) -> Ingested:

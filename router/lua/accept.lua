@@ -7,7 +7,7 @@ if s[1] ~= 'offered' or s[2] ~= ARGV[3] or s[3] ~= ARGV[2] then
   return {0, 'offer is no longer open'}
 end
 redis.call('HSET', KEYS[1], 'state', 'assigned', 'answered_at', ARGV[4])
-redis.call('HDEL', KEYS[1], 'offer')
+redis.call('HDEL', KEYS[1], 'offer', 'deadline')
 redis.call('HDEL', KEYS[2], 'offer')
 redis.call('HSET', KEYS[2], 'missed', 0)
 redis.call('DEL', KEYS[3])

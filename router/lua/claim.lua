@@ -33,7 +33,8 @@ end
 if tonumber(redis.call('HGET', ag, 'n:' .. channel) or '0') >= cap then
   return {0, 'agent is at its ' .. channel .. ' limit'}
 end
-redis.call('HSET', ix, 'state', 'offered', 'agent', ARGV[2], 'offer', ARGV[3], 'explain', ARGV[10])
+redis.call('HSET', ix, 'state', 'offered', 'agent', ARGV[2], 'offer', ARGV[3], 'deadline', ARGV[4],
+  'explain', ARGV[10])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('HINCRBY', ag, 'n:' .. channel, 1)
 redis.call('HSET', ag, 'offer', ARGV[3])

@@ -22,7 +22,7 @@ if state == 'offered' then
   redis.call('DEL', KEYS[3])
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'reason', ARGV[3], 'ended_at', ARGV[5])
-redis.call('HDEL', KEYS[1], 'offer')
+redis.call('HDEL', KEYS[1], 'offer', 'deadline')
 redis.call('SREM', KEYS[5], ARGV[1])
 log_event(KEYS[6], 'type', ARGV[2], 'id', ARGV[1], 'reason', ARGV[3])
 return {1, state, seq}

@@ -12,7 +12,7 @@ if s[5] and s[5] ~= '' then
   excluded = s[5] .. ',' .. ARGV[2]
 end
 redis.call('HSET', KEYS[1], 'state', 'queued', 'excluded', excluded)
-redis.call('HDEL', KEYS[1], 'offer', 'agent')
+redis.call('HDEL', KEYS[1], 'offer', 'agent', 'deadline')
 redis.call('ZADD', KEYS[4], s[4], ARGV[1])
 redis.call('HINCRBY', KEYS[2], 'n:' .. ARGV[4], -1)
 redis.call('HDEL', KEYS[2], 'offer')
