@@ -7,51 +7,29 @@ from aiohttp import web
 
 from router.api import openapi
 from router.api.context import CONTEXT, Context, Handler, reply
+from router.api.errors import describe, error_body
 from router.api.routes import add_routes
-from router.errors import (
-    ClassificationError,
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    RouterdError,
-    Unauthorized,
-    Unavailable,
-)
+from router.errors import RouterdError, Unavailable
 from router.service import REDIS_DOWN, RETRY_AFTER
 
 log = structlog.get_logger("routerd.api")
 
 MAX_BODY = 256 * 1024
 
-# Most specific first: InvalidInput and ClassificationError are ValueErrors too.
-STATUS: tuple[tuple[type[RouterdError], int, str], ...] = (
-    (InvalidInput, 400, "invalid"),
-    (ClassificationError, 400, "invalid"),
-    (Unauthorized, 401, "unauthorized"),
-    (Forbidden, 403, "forbidden"),
-    (NotFound, 404, "not_found"),
-    (Conflict, 409, "conflict"),
-    (Unavailable, 503, "unavailable"),
-)
-
 
 def error(status: int, code: str, message: str, field: str | None = None) -> web.Response:
-    """The one error shape: `{"error": {"code", "message", "field"}}`."""
-    return reply({"error": {"code": code, "message": message, "field": field}}, status)
+    """An error answer in the one shape."""
+    return reply(error_body(code, message, field), status)
 
 
 def _for(err: RouterdError) -> web.Response:
-    for kind, status, code in STATUS:
-        if isinstance(err, kind):
-            field = err.field if isinstance(err, InvalidInput) else None
-            message = str(err).removeprefix(f"{field}: ") if field else str(err)
-            response = error(status, code, message, field)
-            if isinstance(err, Unavailable):
-                response.headers["Retry-After"] = str(err.retry_after)
-            return response
-    log.error("unmapped routerd error", error=str(err))
-    return error(500, "internal", str(err))
+    status, body = describe(err)
+    if status == 500:
+        log.error("unmapped routerd error", error=str(err))
+    response = reply(body, status)
+    if isinstance(err, Unavailable):
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response
 
 
 @web.middleware

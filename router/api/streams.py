@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import WSMsgType, web
 
-from router.api.context import context
+from router.api import desk
+from router.api.context import context, principal
 from router.api.hub import Line, with_seq
 from router.commits import offer_payload
 from router.errors import InvalidInput, NotFound
@@ -46,7 +48,8 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
             await ws.send_str(orjson.dumps(hello).decode())
             last = int(hello["seq"])  # type: ignore[call-overload]
         line.start(after=last)
-        await _drain(ws)
+        acts = principal(request).role in ("agent", "admin")  # supervisors only watch
+        await _drain(ws, desk.handler(router, agent_id, line) if acts else None)
     finally:
         ctx.hub.leave(agent_id, line)
         await line.close()
@@ -68,11 +71,15 @@ async def _hello(request: web.Request, agent_id: str) -> dict[str, object]:
     return hello
 
 
-async def _drain(ws: web.WebSocketResponse) -> None:
-    """Read until the client goes; desktops act over HTTP, so incoming frames are ignored."""
+async def _drain(
+    ws: web.WebSocketResponse, act: Callable[[str], Awaitable[None]] | None = None
+) -> None:
+    """Read until the client goes, handing text frames to `act` (if the caller may act)."""
     async for msg in ws:
         if msg.type == WSMsgType.ERROR:
             break
+        if msg.type == WSMsgType.TEXT and act is not None:
+            await act(msg.data)
 
 
 async def supervisor_stream(request: web.Request) -> web.WebSocketResponse:

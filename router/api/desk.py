@@ -1,0 +1,87 @@
+"""What an agent desktop may do over its WebSocket instead of HTTP: accept, reject, complete,
+heartbeat and status. One frame in, one `reply` frame out, after the events it caused."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+import orjson
+
+from router import events as e
+from router.api.bodies import Body, decode
+from router.api.errors import describe
+from router.api.hub import Line
+from router.errors import Forbidden, InvalidInput, NotFound, RouterdError
+from router.service import Router
+
+
+class Action(Body):
+    """A desktop's request: `action`, and what that action names; `ref` is echoed back."""
+
+    action: str
+    offer_id: str | None = None
+    interaction_id: str | None = None
+    status: str | None = None
+    ref: str | int | None = None
+
+
+def _offer(router: Router, agent_id: str, action: Action) -> str:
+    if action.offer_id is None:
+        raise InvalidInput("offer_id", "required")
+    offer = router.engine.offers.get(action.offer_id)
+    if offer is None:
+        raise NotFound(f"offer {action.offer_id!r} not found or no longer open")
+    if offer.agent != agent_id:
+        raise Forbidden("an agent may act only on its own offers")
+    return action.offer_id
+
+
+def _interaction(router: Router, agent_id: str, action: Action) -> str:
+    if action.interaction_id is None:
+        raise InvalidInput("interaction_id", "required")
+    task = router.engine.tasks.get(action.interaction_id)
+    if task is None:
+        raise NotFound(f"interaction {action.interaction_id!r} not found")
+    if task.agent != agent_id:
+        raise Forbidden("an agent may act only on its own interactions")
+    return action.interaction_id
+
+
+def _event(router: Router, agent_id: str, action: Action) -> e.Event:
+    """The engine event an action stands for, checked to be the agent's own business."""
+    kind = action.action
+    if kind == "accept":
+        return e.OfferAccepted(_offer(router, agent_id, action))
+    if kind == "reject":
+        return e.OfferRejected(_offer(router, agent_id, action))
+    if kind == "complete":
+        return e.InteractionCompleted(_interaction(router, agent_id, action))
+    if kind == "heartbeat":
+        return e.AgentHeartbeat(agent_id)
+    if kind == "status":
+        if action.status is None:
+            raise InvalidInput("status", "required")
+        return e.AgentStatusChanged(agent_id, action.status)
+    raise InvalidInput("action", "one of accept, reject, complete, heartbeat, status")
+
+
+def handler(router: Router, agent_id: str, line: Line) -> Callable[[str], Awaitable[None]]:
+    """Handles one incoming frame of `agent_id`'s line."""
+
+    async def act(frame: str) -> None:
+        ref: Any = None
+        try:
+            action = decode(frame.encode(), Action)
+            ref = action.ref
+            await router.submit(_event(router, agent_id, action))
+            reply: dict[str, Any] = {"type": "reply", "ref": ref, "ok": True}
+        except RouterdError as err:
+            _, body = describe(err)
+            reply = {"type": "reply", "ref": ref, "ok": False, **body}
+        except msgspec.MsgspecError as err:
+            reply = {"type": "reply", "ref": ref, "ok": False, "error": str(err)}
+        line.send(orjson.dumps(reply).decode())
+
+    return act
