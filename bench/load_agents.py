@@ -1,4 +1,8 @@
-"""Simulated agent desktops: one WebSocket each; accept every offer, complete after a while."""
+"""Simulated agent desktops: one WebSocket each; accept every offer, complete after a while.
+
+Desks act on their socket (`{"action": "accept", ...}`) as a desktop would; `socket=False`
+makes them use the HTTP endpoints instead.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ class Desks:
     base: str
     handle: tuple[float, float] = (0.0, 0.05)  # seconds from accept to complete, uniform
     http_limit: int = 128
+    socket: bool = True  # act over the WebSocket rather than HTTP
     on_done: Callable[[], None] | None = None  # after each completed interaction
     offers: dict[str, float] = field(default_factory=dict)  # interaction id -> frame received
     counts: Counter[str] = field(default_factory=Counter)
@@ -33,6 +38,8 @@ class Desks:
     _streams: set[asyncio.Task[None]] = field(default_factory=set)
     _work_in_flight: set[asyncio.Task[None]] = field(default_factory=set)
     _rng: random.Random = field(default_factory=lambda: random.Random(7))
+    _replies: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
+    _sockets: dict[str, aiohttp.ClientWebSocketResponse] = field(default_factory=dict)
 
     async def open(self, agent_ids: list[str]) -> None:
         """Connect every agent's stream and wait for each one's hello frame."""
@@ -51,6 +58,7 @@ class Desks:
             if hello.get("type") != "hello":
                 raise RuntimeError(f"agent {agent_id}: first frame {hello!r}")
         _keep(self._streams, asyncio.create_task(self._listen(ws)))
+        self._sockets[agent_id] = ws
 
     async def _listen(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:
@@ -62,29 +70,43 @@ class Desks:
             if kind == "offer":
                 self.offers[frame["interaction_id"]] = time.perf_counter()
                 self.first_offer.set()
-                work = self._work(frame["offer_id"], frame["interaction_id"])
+                work = self._work(ws, frame["offer_id"], frame["interaction_id"])
                 _keep(self._work_in_flight, asyncio.create_task(work))
+            elif kind == "reply":
+                waiting = self._replies.pop(frame["ref"], None)
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(bool(frame["ok"]))
 
-    async def _work(self, offer_id: str, interaction_id: str) -> None:
+    async def _work(
+        self, ws: aiohttp.ClientWebSocketResponse, offer_id: str, interaction_id: str
+    ) -> None:
         """Accept at once; complete after the handle time."""
         try:
-            await self._accept_complete(offer_id, interaction_id)
+            if not await self._act(ws, "accept", offer_id=offer_id):
+                return
+            low, high = self.handle
+            await asyncio.sleep(self._rng.uniform(low, high))
+            done = await self._act(ws, "complete", interaction_id=interaction_id)
+            if done and self.on_done is not None:
+                self.on_done()
         except aiohttp.ClientError:
             self.counts["work_client_error"] += 1
 
-    async def _accept_complete(self, offer_id: str, interaction_id: str) -> None:
-        assert self._http is not None
-        status, _ = await post(self._http, f"{self.base}/v1/offers/{offer_id}/accept", b"")
-        self.counts[f"accept_{status}"] += 1
-        if status != 200:
-            return
-        low, high = self.handle
-        await asyncio.sleep(self._rng.uniform(low, high))
-        url = f"{self.base}/v1/interactions/{interaction_id}/complete"
-        status, _ = await post(self._http, url, b"")
-        self.counts[f"complete_{status}"] += 1
-        if status == 200 and self.on_done is not None:
-            self.on_done()
+    async def _act(self, ws: aiohttp.ClientWebSocketResponse, action: str, **ids: str) -> bool:
+        """One action, on the socket or over HTTP; whether it was done."""
+        if self.socket:
+            ref = f"{action}:{next(iter(ids.values()))}"
+            answer = self._replies[ref] = asyncio.get_running_loop().create_future()
+            await ws.send_str(orjson.dumps({"action": action, "ref": ref, **ids}).decode())
+            ok: bool = await answer
+        else:
+            assert self._http is not None
+            path = (f"/v1/offers/{ids['offer_id']}/accept" if action == "accept"
+                    else f"/v1/interactions/{ids['interaction_id']}/complete")  # fmt: skip
+            status, _ = await post(self._http, self.base + path, b"")
+            ok = status == 200
+        self.counts[f"{action}_{'ok' if ok else 'refused'}"] += 1
+        return ok
 
     async def set_status(self, agent_ids: list[str], status: str) -> None:
         """Set every agent's status, a few at a time."""

@@ -43,6 +43,7 @@ class Sizes:
     latency_duration: float = 6.0
     memory_agents: int = 10_000
     memory_contacts: int = 100_000
+    socket: bool = True  # desks act over their WebSocket (False: over HTTP)
 
 
 def meter(daemon: Daemon | None, server: int | None = None) -> CpuMeter:
@@ -102,7 +103,7 @@ async def open_desks(daemon: Daemon, s: Sizes) -> Desks:
     ids = agent_ids(s.agents)
     async with aiohttp.ClientSession(connector=connector(32)) as session:
         await put_agents(session, daemon.base, ids, None)
-    desks = Desks(daemon.base, handle=s.handle)
+    desks = Desks(daemon.base, handle=s.handle, socket=s.socket)
     try:
         await desks.open(ids)
         await desks.set_status(ids, "available")
@@ -127,9 +128,9 @@ async def lifecycle(daemon: Daemon, desks: Desks, s: Sizes) -> Figures:
         ]
         try:
             await asyncio.sleep(s.warmup)
-            before, cpu_meter = desks.counts["complete_200"], meter(daemon)
+            before, cpu_meter = desks.counts["complete_ok"], meter(daemon)
             await asyncio.sleep(s.duration)
-            done, cpu = desks.counts["complete_200"] - before, cpu_meter.read()
+            done, cpu = desks.counts["complete_ok"] - before, cpu_meter.read()
         finally:
             for task in posters:
                 task.cancel()
@@ -153,8 +154,11 @@ async def _gated(
             permits.release()
 
 
-async def latency(daemon: Daemon, desks: Desks, rate: float, s: Sizes) -> Figures:
-    """Ingest-to-offer latency with contacts posted at a fixed `rate`."""
+async def latency(
+    daemon: Daemon, desks: Desks, rate: float, s: Sizes, *, settle: bool = True
+) -> Figures:
+    """Ingest-to-offer latency with contacts posted at a fixed `rate`; with `settle=False`
+    the desks' work in flight is not waited for (desks that hold what they accept)."""
     sent: dict[str, float] = {}
     desks.offers.clear()
     async with aiohttp.ClientSession(connector=connector(s.concurrency)) as session:
@@ -163,7 +167,7 @@ async def latency(daemon: Daemon, desks: Desks, rate: float, s: Sizes) -> Figure
             session, f"{daemon.base}/v1/interactions", rate, s.latency_duration, sent.__setitem__
         )
         cpu = cpu_meter.read()
-    await drain(daemon, desks)
+    await drain(daemon, desks, settle=settle)
     waits = sorted(desks.offers[ix] - t for ix, t in sent.items() if ix in desks.offers)
     if not waits:
         raise RuntimeError("no offer reached an agent in the latency phase")
@@ -186,12 +190,15 @@ async def waiting(base: str) -> int:
     return sum(int(q["waiting"]) for q in queues)
 
 
-async def drain(daemon: Daemon, desks: Desks, timeout: float = 60.0) -> None:
-    """Wait until no contact waits and the desks have nothing in flight (between phases)."""
+async def drain(
+    daemon: Daemon, desks: Desks, timeout: float = 60.0, *, settle: bool = True
+) -> None:
+    """Wait until no contact waits and (with `settle`) the desks have nothing in flight."""
     deadline = time.perf_counter() + timeout
     while await waiting(daemon.base) and time.perf_counter() < deadline:
         await asyncio.sleep(0.2)
-    await desks.settle(max(0.0, deadline - time.perf_counter()))
+    if settle:
+        await desks.settle(max(0.0, deadline - time.perf_counter()))
 
 
 async def memory(daemon: Daemon, s: Sizes) -> Figures:
