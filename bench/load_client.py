@@ -64,6 +64,19 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes) -> tuple[i
         return resp.status, await resp.read()
 
 
+async def counted_post(
+    session: aiohttp.ClientSession, url: str, n: int, tally: Tally
+) -> int | None:
+    """Post contact number `n` and count its answer; its status (None on a transport error)."""
+    try:
+        status, _ = await post(session, url, BODIES[n % len(BODIES)])
+    except aiohttp.ClientError:
+        tally.errors += 1
+        return None
+    tally.statuses[status] += 1
+    return status
+
+
 async def closed_loop(
     session: aiohttp.ClientSession, url: str, concurrency: int, warmup: float, duration: float
 ) -> Tally:
@@ -76,13 +89,8 @@ async def closed_loop(
         for n in itertools.count(first, concurrency):
             if time.perf_counter() >= end:
                 return
-            try:
-                status, _ = await post(session, url, BODIES[n % len(BODIES)])
-            except aiohttp.ClientError:
-                tally.errors += 1
-                continue
-            tally.statuses[status] += 1
-            if 200 <= status < 300 and start <= time.perf_counter() < end:
+            status = await counted_post(session, url, n, tally)
+            if status is not None and 200 <= status < 300 and start <= time.perf_counter() < end:
                 tally.in_window += 1
 
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
@@ -96,13 +104,8 @@ async def post_n(session: aiohttp.ClientSession, url: str, total: int, concurren
 
     async def worker() -> None:
         for n in numbers:
-            try:
-                status, _ = await post(session, url, BODIES[n % len(BODIES)])
-            except aiohttp.ClientError:
-                tally.errors += 1
-                continue
-            tally.statuses[status] += 1
-            tally.in_window += 200 <= status < 300
+            status = await counted_post(session, url, n, tally)
+            tally.in_window += status is not None and 200 <= status < 300
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return tally

@@ -109,23 +109,23 @@ async def offer_owner(request: web.Request) -> str | None:
     return offer.agent if offer is not None else None
 
 
-async def accept(request: web.Request) -> web.Response:
-    """The agent takes the offered interaction."""
+async def _answer_offer(
+    request: web.Request, event: type[e.OfferAccepted | e.OfferRejected], state: str
+) -> web.Response:
     offer_id = request.match_info["id"]
     router = context(request).router
     offer = router.engine.offers.get(offer_id)
     if offer is None:
         raise NotFound(f"offer {offer_id!r} not found or no longer open")
-    await router.submit(e.OfferAccepted(offer_id))
-    return reply({"offer_id": offer_id, "interaction_id": offer.task, "state": "assigned"})
+    await router.submit(event(offer_id))
+    return reply({"offer_id": offer_id, "interaction_id": offer.task, "state": state})
+
+
+async def accept(request: web.Request) -> web.Response:
+    """The agent takes the offered interaction."""
+    return await _answer_offer(request, e.OfferAccepted, "assigned")
 
 
 async def reject(request: web.Request) -> web.Response:
     """The agent declines the offer: the interaction goes back to its place in the queue."""
-    offer_id = request.match_info["id"]
-    router = context(request).router
-    offer = router.engine.offers.get(offer_id)
-    if offer is None:
-        raise NotFound(f"offer {offer_id!r} not found or no longer open")
-    await router.submit(e.OfferRejected(offer_id))
-    return reply({"offer_id": offer_id, "interaction_id": offer.task, "state": "rejected"})
+    return await _answer_offer(request, e.OfferRejected, "rejected")

@@ -27,26 +27,32 @@ class Action(Body):
     ref: str | int | None = None
 
 
+def _own(field: str, ident: str | None, owner: Callable[[str], str | None], agent_id: str) -> str:
+    """`ident` (named by `field`), checked to exist and to be the agent's."""
+    if ident is None:
+        raise InvalidInput(field, "required")
+    found = owner(ident)
+    if found is None:
+        raise NotFound(f"{field.removesuffix('_id')} {ident!r} not found or no longer open")
+    if found != agent_id:
+        raise Forbidden("an agent may act only on its own work")
+    return ident
+
+
 def _offer(router: Router, agent_id: str, action: Action) -> str:
-    if action.offer_id is None:
-        raise InvalidInput("offer_id", "required")
-    offer = router.engine.offers.get(action.offer_id)
-    if offer is None:
-        raise NotFound(f"offer {action.offer_id!r} not found or no longer open")
-    if offer.agent != agent_id:
-        raise Forbidden("an agent may act only on its own offers")
-    return action.offer_id
+    def owner(offer_id: str) -> str | None:
+        offer = router.engine.offers.get(offer_id)
+        return offer.agent if offer is not None else None
+
+    return _own("offer_id", action.offer_id, owner, agent_id)
 
 
 def _interaction(router: Router, agent_id: str, action: Action) -> str:
-    if action.interaction_id is None:
-        raise InvalidInput("interaction_id", "required")
-    task = router.engine.tasks.get(action.interaction_id)
-    if task is None:
-        raise NotFound(f"interaction {action.interaction_id!r} not found")
-    if task.agent != agent_id:
-        raise Forbidden("an agent may act only on its own interactions")
-    return action.interaction_id
+    def owner(ix: str) -> str | None:
+        task = router.engine.tasks.get(ix)
+        return (task.agent or "") if task is not None else None
+
+    return _own("interaction_id", action.interaction_id, owner, agent_id)
 
 
 def _event(router: Router, agent_id: str, action: Action) -> e.Event:

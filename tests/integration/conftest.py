@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from router.log import configure as configure_logging
 from router.redis_client import connect
 from router.redis_server import EmbeddedRedis
+from tests.integration.api_kit import Api, start_api, stop_api
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,3 +48,13 @@ async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 def quiet_logs() -> None:
     """Routine daemon logs would drown the test output; warnings and errors still show."""
     configure_logging({"ROUTERD_LOG_LEVEL": "warning", "ROUTERD_LOG_FORMAT": "console"})
+
+
+@pytest.fixture
+async def api(client: aioredis.Redis) -> AsyncIterator[Api]:
+    """A routerd API on a loopback port over the test Redis (no API keys)."""
+    running = await start_api(client)
+    try:
+        yield running
+    finally:
+        await stop_api(running)

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
-import redis.asyncio as aioredis
 
-from tests.integration.api_kit import Api, next_frame, start_api, stop_api
-
-
-@pytest.fixture
-async def api(client: aioredis.Redis) -> AsyncIterator[Api]:
-    running = await start_api(client)
-    try:
-        yield running
-    finally:
-        await stop_api(running)
+from tests.integration.api_kit import Api, next_frame
 
 
 async def _frames_until_reply(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:

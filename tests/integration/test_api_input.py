@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
 from router.api.app import MAX_BODY
-from tests.integration.api_kit import Api, start_api, stop_api
-
-
-@pytest.fixture
-async def api(client: aioredis.Redis) -> AsyncIterator[Api]:
-    running = await start_api(client)
-    try:
-        yield running
-    finally:
-        await stop_api(running)
-
+from tests.integration.api_kit import Api
 
 BAD_CONTACTS: list[tuple[Any, str]] = [
     (b'{"channel": "chat", ', "body"),

@@ -3,21 +3,7 @@ completed; offers time out and requeue; every decision is explained."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-import redis.asyncio as aioredis
-
-from tests.integration.api_kit import Api, next_frame, start_api, stop_api
-
-
-@pytest.fixture
-async def api(client: aioredis.Redis) -> AsyncIterator[Api]:
-    running = await start_api(client)
-    try:
-        yield running
-    finally:
-        await stop_api(running)
+from tests.integration.api_kit import Api, next_frame
 
 
 async def test_a_contact_is_offered_to_the_agent_with_the_skill(api: Api) -> None:
