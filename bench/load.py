@@ -88,17 +88,18 @@ async def _routing(daemon: Daemon, s: ph.Sizes) -> ph.Figures:
 
 
 async def _offer_latency(daemon: Daemon, s: ph.Sizes, rate: float) -> ph.Figures:
-    """Ingest-to-offer latency at `rate` with room for every contact of the window.
+    """Ingest-to-offer latency at `rate` with an agent free for every contact of the window.
 
-    Desks accept and hold what they get, and there are enough of them for the whole window,
-    so the figure is routerd's latency, not a queue behind busy agents.
+    Each desk records its offer and leaves it open (an agent has one open offer at a time), and
+    there are more desks than contacts in the window: the load on routerd is the ingest alone,
+    and the figure is its routing latency, not a queue behind busy agents.
     """
-    room = math.ceil(rate * s.latency_duration * 1.25 / s.slots)
-    hold = dataclasses.replace(s, agents=max(room, s.agents), handle=(3600.0, 3600.0))
+    room = math.ceil(rate * s.latency_duration * 1.2)
+    hold = dataclasses.replace(s, agents=max(room, s.agents), accept=False)
     desks = await ph.open_desks(daemon, hold)
     try:
         out = await ph.latency(daemon, desks, rate, s, settle=False)
-        progress(f"latency at {rate:,.0f}/s with {hold.agents} holding agents: "
+        progress(f"latency at {rate:,.0f}/s with {hold.agents} agents: "
                  f"p50 {out['p50_ms']:.1f} ms p99 {out['p99_ms']:.1f} ms")  # fmt: skip
         return out | {"latency_agents": hold.agents}
     finally:
@@ -195,7 +196,7 @@ def report(out: dict[str, Any]) -> str:
 def _latency_lines(out: dict[str, Any]) -> list[str]:
     lines = [
         f"  p50/p99 above at {out['latency_rate_per_s']:,.0f}/s (half of ingest), "
-        f"{out['latency_agents']:,} agents holding what they accept; "
+        f"{out['latency_agents']:,} agents leaving their offer open; "
         f"{out['latency_not_offered']} of {out['latency_posted']} posts saw no offer"
     ]
     lines.append(

@@ -29,6 +29,7 @@ class Desks:
     handle: tuple[float, float] = (0.0, 0.05)  # seconds from accept to complete, uniform
     http_limit: int = 128
     socket: bool = True  # act over the WebSocket rather than HTTP
+    accept: bool = True  # False: record offers and leave them open
     on_done: Callable[[], None] | None = None  # after each completed interaction
     offers: dict[str, float] = field(default_factory=dict)  # interaction id -> frame received
     counts: Counter[str] = field(default_factory=Counter)
@@ -70,6 +71,8 @@ class Desks:
             if kind == "offer":
                 self.offers[frame["interaction_id"]] = time.perf_counter()
                 self.first_offer.set()
+                if not self.accept:
+                    continue
                 work = self._work(ws, frame["offer_id"], frame["interaction_id"])
                 _keep(self._work_in_flight, asyncio.create_task(work))
             elif kind == "reply":

@@ -44,6 +44,7 @@ class Sizes:
     memory_agents: int = 10_000
     memory_contacts: int = 100_000
     socket: bool = True  # desks act over their WebSocket (False: over HTTP)
+    accept: bool = True  # desks accept their offers (False: they only record them)
 
 
 def meter(daemon: Daemon | None, server: int | None = None) -> CpuMeter:
@@ -103,7 +104,7 @@ async def open_desks(daemon: Daemon, s: Sizes) -> Desks:
     ids = agent_ids(s.agents)
     async with aiohttp.ClientSession(connector=connector(32)) as session:
         await put_agents(session, daemon.base, ids, None)
-    desks = Desks(daemon.base, handle=s.handle, socket=s.socket)
+    desks = Desks(daemon.base, handle=s.handle, socket=s.socket, accept=s.accept)
     try:
         await desks.open(ids)
         await desks.set_status(ids, "available")
