@@ -161,7 +161,7 @@ def test_example_scoring(example: RoutingConfig) -> None:
 def test_example_server(example: RoutingConfig) -> None:
     server = example.server
     assert (server.listen, server.redis_url, server.appendfsync) == (
-        "0.0.0.0:8080",
+        "127.0.0.1:8080",
         None,
         "everysec",
     )
