@@ -1,38 +1,50 @@
-# batch_match: included by _kernel.pyx. Same reduction, bid order and ties as native/batch_py.py.
+# batch_match: included by _kernel.pyx. Same pair benefits and auction as native/batch_py.py.
+
+from libc.stdint cimport uint32_t
 
 cdef int64_t MAX_BENEFIT = 2147483648
-# Epsilon schedule, equal to native/batch_py.py (why these values: there).
-cdef int64_t THETA = 5
-cdef int64_t FIRST_DIV = 4096
-cdef int64_t NEG = -4611686018427387904  # -(2**62): below any value a bid can see
+
+include "_auction.pxi"
+include "_scratch.pxi"
 
 
-cdef struct Buf:
-    int64_t* p
+cdef struct Edges:
+    # Every eligible (task, agent) pair, task by task, agents ascending.
+    Pair* pair
     Py_ssize_t n
     Py_ssize_t cap
+    int64_t max_ben
+    int64_t max_obj
+    Pool* pool
 
 
-cdef int buf_push(Buf* b, int64_t v) except -1:
-    cdef int64_t* q
-    cdef Py_ssize_t cap
-    if b.n == b.cap:
-        cap = 2 * b.cap if b.cap else 1024
-        q = <int64_t*>realloc(b.p, cap * sizeof(int64_t))
-        if q == NULL:
-            raise MemoryError()
-        b.p = q
-        b.cap = cap
-    b.p[b.n] = v
-    b.n += 1
+cdef int reserve(Edges* e, Py_ssize_t more) except -1:
+    cdef Py_ssize_t cap = e.cap if e.cap else 4096
+    if e.n + more <= e.cap:
+        return 0
+    while cap < e.n + more:
+        cap *= 2
+    e.pair = <Pair*>take(&e.pool.pair, cap * sizeof(Pair), True)
+    e.cap = cap
     return 0
 
 
-cdef int task_edges(AgentIndex ag, object task, double now, Buf* slots, Buf* bens) except -1:
+cdef struct Scoring:
+    # What pair scores read: the index's arrays and weights, and per agent the terms that do not
+    # depend on the task, computed once per batch (done[a] says whether they are there yet).
+    const uint8_t* levels
+    Py_ssize_t width
+    const double* hot
+    double w_fit, w_load, w_idle, half_life, now
+    uint8_t* done
+    double* load
+    double* idle
+
+
+cdef int task_edges(AgentIndex ag, object task, Scoring* sc, Edges* out) except -1:
     cdef Terms req, pref
-    cdef Py_ssize_t i, n
-    cdef int64_t a
-    cdef double wait, urgency, prio, score, x
+    cdef Py_ssize_t n
+    cdef double wait, urgency
     channel, skills, levels, pref_skills, pref_levels, groups, priority, target, since, exc = task
     ag._check_channel(channel)
     load_terms(&req, skills, levels, ag.n_skills)
@@ -40,7 +52,7 @@ cdef int task_edges(AgentIndex ag, object task, double now, Buf* slots, Buf* ben
     cdef uint64_t g = groups
     check_priority(priority)
     check_target(target)
-    cdef double tgt = target, sn = since
+    cdef double tgt = target, sn = since, now = sc.now
     if isnan(sn):
         raise ValueError("since must not be NaN")
     wait = now - sn
@@ -49,146 +61,183 @@ cdef int task_edges(AgentIndex ag, object task, double now, Buf* slots, Buf* ben
     urgency = wait / tgt
     if not urgency < 100.0:
         urgency = 100.0
-    prio = <double>(<int64_t>priority) / 10.0
-    n = ag._collect(channel, &req, exc)
-    n = ag._filter(n, g, now)
-    for i in range(n):
-        a = ag.cand[i]
-        score = (ag.w_fit * fit_of(&ag.levels[a, 0], ag.hot[a, H_TOTAL], req.base, pref.skill,
-                                   pref.level, pref.n)
-                 + ag.w_load * ag.hot[a, H_LOAD]
-                 + ag.w_idle * idle_of(ag.hot[a, H_IDLE], now, ag.half_life)
-                 + ag.w_prio * prio
-                 + ag.w_sla * urgency)
-        x = (score + 1.0) * 10000.0 + 0.5
-        if not (x >= 1.0 and x < <double>MAX_BENEFIT + 1.0):
-            raise ValueError("pair score out of range; weights or priority too large")
-        buf_push(slots, a)
-        buf_push(bens, <int64_t>x)
+    n = ag._filter(ag._collect(channel, &req, exc), g, now)
+    reserve(out, n)
+    # The task's own terms, as the twin computes them; added last, in the twin's order.
+    if score_pairs(sc, &ag.cand[0], n, &pref, req.base,
+                   ag.w_prio * (<double>(<int64_t>priority) / 10.0), ag.w_sla * urgency, out):
+        raise ValueError("pair score out of range; weights or priority too large")
     return 0
 
 
+cdef bint score_pairs(Scoring* sc, const int64_t* cand, Py_ssize_t n, const Terms* pref,
+                      int64_t base, double w_prio, double w_sla, Edges* out) noexcept nogil:
+    # Appends the task's pairs to out; True if a benefit is out of range.
+    cdef Py_ssize_t i, k = out.n
+    cdef int64_t a, b
+    cdef double score, x
+    cdef const double* h
+    for i in range(n):
+        a = cand[i]
+        h = sc.hot + a * H_COLS
+        if not sc.done[a]:
+            sc.load[a] = sc.w_load * h[H_LOAD]
+            sc.idle[a] = sc.w_idle * idle_of(h[H_IDLE], sc.now, sc.half_life)
+            sc.done[a] = 1
+        score = (sc.w_fit * fit_of(sc.levels + a * sc.width, h[H_TOTAL], base, pref.skill,
+                                   pref.level, pref.n)
+                 + sc.load[a] + sc.idle[a] + w_prio + w_sla)
+        x = (score + 1.0) * 10000.0 + 0.5
+        if not (x >= 1.0 and x < <double>MAX_BENEFIT + 1.0):
+            return True
+        b = <int64_t>x
+        out.pair[k + i].obj = <int32_t>a
+        out.pair[k + i].ben = <uint32_t>b
+        out.max_ben = max(out.max_ben, b)
+        out.max_obj = max(out.max_obj, a)
+    out.n += n
+    return False
+
+
 def batch_match(AgentIndex agents not None, tasks, double now):
-    cdef Py_ssize_t nt = len(tasks), t
-    cdef Buf slots, bens
+    cdef Py_ssize_t nt = len(tasks), t, size = agents.size
+    cdef Edges edges
+    cdef Scoring sc
+    cdef Pool private
+    cdef Pool* pool
     check_now(now)
     result = [-1] * nt
     off = np.zeros(nt + 1, np.int64)
     cdef int64_t[::1] offv = off
-    slots.p = bens.p = NULL
-    slots.n = slots.cap = bens.n = bens.cap = 0
+    sc.levels, sc.width, sc.hot = &agents.levels[0, 0], agents.width, &agents.hot[0, 0]
+    sc.w_fit, sc.w_load, sc.w_idle = agents.w_fit, agents.w_load, agents.w_idle
+    sc.half_life, sc.now = agents.half_life, now
+    pool = pool_open(&private)
     try:
+        sc.load = <double*>take(&pool.agent, size * (2 * sizeof(double) + 1), False)
+        sc.idle = sc.load + size
+        sc.done = <uint8_t*>(sc.idle + size)
+        memset(sc.done, 0, size)
+        edges.pool = pool
+        edges.pair = <Pair*>pool.pair.p
+        edges.cap = pool.pair.size // sizeof(Pair)
+        edges.n = edges.max_ben = 0
+        edges.max_obj = -1
         for t in range(nt):
-            task_edges(agents, tasks[t], now, &slots, &bens)
-            offv[t + 1] = slots.n
-        if slots.n:
-            solve(agents, nt, &offv[0], slots.p, bens.p, result)
+            task_edges(agents, tasks[t], &sc, &edges)
+            offv[t + 1] = edges.n
+        if edges.n:
+            solve(nt, &offv[0], &edges, result)
     finally:
-        free(slots.p)
-        free(bens.p)
+        pool_close(pool, &private)
     return result
 
 
-cdef int solve(AgentIndex ag, Py_ssize_t nt, const int64_t* off, const int64_t* eslot,
-               const int64_t* eben, list result) except -1:
-    # Square reduction: persons = live tasks then agent copies; objects = agents then task
-    # copies. Task rows: its agents ascending, then its own copy. Agent-copy rows: its own
-    # agent, then the copies of its tasks ascending.
-    cdef Py_ssize_t n = 0, m = 0, i, j, e, p, t, a, N, E = off[nt]
-    cdef int64_t scale, maxb = 0
-    loc_a = np.full(ag.size, -1, np.int64)
-    slot_a = np.zeros(ag.size, np.int64)
-    live_a = np.zeros(nt, np.int64)
-    cdef int64_t[::1] loc = loc_a, slot = slot_a, live = live_a
-    for e in range(E):
-        loc[eslot[e]] = 0
-    for a in range(ag.size):
-        if loc[a] == 0:
-            loc[a] = m
-            slot[m] = a
-            m += 1
-    for t in range(nt):
-        if off[t + 1] > off[t]:
-            live[n] = t
-            n += 1
-    N = n + m
-    scale = N + 1
-    start_a = np.zeros(N + 1, np.int64)
-    fill_a = np.zeros(m, np.int64)
-    obj_a = np.zeros(2 * E + N, np.int64)
-    ben_a = np.zeros(2 * E + N, np.int64)
-    cdef int64_t[::1] start = start_a, fill = fill_a, obj = obj_a, ben = ben_a
-    for e in range(E):
-        fill[loc[eslot[e]]] += 1
-    for i in range(n):
-        start[i + 1] = start[i] + off[live[i] + 1] - off[live[i]] + 1
-    for j in range(m):
-        start[n + j + 1] = start[n + j] + 1 + fill[j]
-        obj[start[n + j]] = j
-        fill[j] = start[n + j] + 1
-    for i in range(n):
-        p = start[i]
-        for e in range(off[live[i]], off[live[i] + 1]):
-            j = loc[eslot[e]]
-            obj[p] = j
-            ben[p] = eben[e] * scale
-            maxb = max(maxb, ben[p])
-            p += 1
-            obj[fill[j]] = m + i
-            fill[j] += 1
-        obj[p] = m + i
-    assigned_a = np.zeros(N, np.int64)
-    work_a = np.zeros(3 * N, np.int64)
-    cdef int64_t[::1] assigned = assigned_a, work = work_a
-    auction(N, &start[0], &obj[0], &ben[0], maxb, &assigned[0], &work[0])
-    for i in range(n):
-        if assigned[i] < m:
-            result[live[i]] = slot[assigned[i]]
+cdef int solve(Py_ssize_t nt, const int64_t* off, Edges* edges, list result) except -1:
+    # Persons: the tasks with an eligible agent. Benefits scaled by nt + 1: why in batch_py.
+    cdef Py_ssize_t fd = edges.max_obj + 1, E = edges.n, no = fd + nt, i
+    cdef Py_ssize_t wide = 2 * nt + fd + 2 + (9 + RCACHE) * no + (8 + 2 * CACHE) * nt
+    cdef Py_ssize_t narrow = fd + 2 * E + RCACHE * no + CACHE * nt
+    cdef Auction s
+    if no >= 2147483647:  # objects and persons are numbered in int32
+        raise MemoryError("batch too large")
+    cdef char* block = take(&edges.pool.block, 8 * wide + 4 * narrow, False)
+    cdef Py_ssize_t* live = <Py_ssize_t*>block
+    cdef int32_t* slot = <int32_t*>(block + 8 * wide)
+    prepare(&s, nt, off, edges, live, <int64_t*>(live + nt), slot)
+    run_auction(&s, edges.max_ben * s.scale)
+    for i in range(s.n):
+        if s.assigned[i] < s.first_dummy:
+            result[live[i]] = slot[s.assigned[i]]
     return 0
 
 
-cdef void auction(Py_ssize_t size, const int64_t* start, const int64_t* obj, const int64_t* ben,
-                  int64_t max_benefit, int64_t* assigned, int64_t* work) noexcept nogil:
-    # Forward auction, Gauss-Seidel, FIFO of unassigned persons; every row has >= 2 edges.
-    cdef int64_t* price = work
-    cdef int64_t* owner = work + size
-    cdef int64_t* queue = work + 2 * size
-    cdef int64_t eps = max_benefit // FIRST_DIV, v, best_v, second_v, best_j, prev
-    cdef Py_ssize_t i, e, head, count
-    if eps < 1:
-        eps = 1
-    for i in range(size):
-        price[i] = 0
-    while True:
-        for i in range(size):
-            owner[i] = -1
-            assigned[i] = -1
-            queue[i] = i
-        head = 0
-        count = size
-        while count:
-            i = queue[head]
-            head = head + 1 if head + 1 < size else 0
-            count -= 1
-            best_j, best_v, second_v = -1, NEG, NEG
-            for e in range(start[i], start[i + 1]):
-                v = ben[e] - price[obj[e]]
-                if v > best_v:
-                    second_v = best_v
-                    best_v = v
-                    best_j = obj[e]
-                elif v > second_v:
-                    second_v = v
-            price[best_j] += best_v - second_v + eps
-            prev = owner[best_j]
-            owner[best_j] = i
-            assigned[i] = best_j
-            if prev >= 0:
-                assigned[prev] = -1
-                queue[(head + count) % size] = prev
-                count += 1
-        if eps == 1:
-            return
-        eps = eps // THETA
-        if eps < 1:
-            eps = 1
+cdef void prepare(Auction* s, Py_ssize_t nt, const int64_t* off, Edges* edges, Py_ssize_t* live,
+                  int64_t* wide, int32_t* narrow) noexcept:
+    # Lays out the auction in the block: live persons, rows, columns and the work arrays.
+    cdef Py_ssize_t n = 0, t, m, E = edges.n, fd = edges.max_obj + 1
+    cdef Py_ssize_t* rstart = <Py_ssize_t*>wide
+    for t in range(nt):
+        if off[t + 1] > off[t]:
+            live[n] = t
+            rstart[n] = off[t]
+            n += 1
+    rstart[n] = E
+    s.scale = nt + 1
+    s.n, s.rstart, s.row = n, rstart, edges.pair
+    m = columns(s, edges, narrow, rstart + nt + 1, narrow + fd)
+    s.n_obj, s.first_dummy = m + n, m
+    init_work(s, <int64_t*>(rstart + nt + 1 + m + 1), narrow + fd + 2 * E)
+
+
+cdef Py_ssize_t columns(Auction* s, Edges* edges, int32_t* slot, Py_ssize_t* cstart,
+                        int32_t* cper) noexcept:
+    # Numbers the eligible agents 0..m - 1 in slot order, in place in the pairs (slot[] maps
+    # them back), and lists each one's persons, ascending, with the benefits: what its reverse
+    # bids scan. cstart takes m + 1 values, cper E and the benefits E after it. Returns m.
+    cdef Py_ssize_t e, i, a, j, c, m = 0, E = edges.n, size = edges.max_obj + 1
+    cdef uint32_t* cben = <uint32_t*>(cper + E)
+    cdef Pair* pair = edges.pair
+    for a in range(size):
+        slot[a] = 0
+    for e in range(E):
+        slot[pair[e].obj] += 1
+    cstart[0] = 0
+    for a in range(size):  # slot[a]: its number of pairs, then its number
+        if slot[a]:
+            cstart[m + 1] = cstart[m] + slot[a]
+            slot[a] = <int32_t>m
+            m += 1
+        else:
+            slot[a] = -1
+    for i in range(s.n):
+        for e in range(s.rstart[i], s.rstart[i + 1]):
+            j = slot[pair[e].obj]
+            pair[e].obj = <int32_t>j
+            c = cstart[j]
+            cper[c] = <int32_t>i
+            cben[c] = pair[e].ben
+            cstart[j] = c + 1
+    for j in range(m, 0, -1):
+        cstart[j] = cstart[j - 1]
+    cstart[0] = 0
+    j = 0
+    for a in range(size):
+        if slot[a] >= 0:
+            slot[j] = <int32_t>a
+            j += 1
+    s.cstart, s.cper, s.cben = cstart, cper, cben
+    return m
+
+
+cdef void init_work(Auction* s, int64_t* w, int32_t* small) noexcept:
+    # The auction's arrays: (9 + RCACHE) * n_obj + (8 + 2 * CACHE) * n values from w,
+    # RCACHE * n_obj + CACHE * n from small.
+    cdef Py_ssize_t i, n = s.n, no = s.n_obj, length
+    s.price, s.owner, s.stamp, s.ring = w, w + no, w + 2 * no, w + 3 * no
+    s.rlen, s.rbound, s.repoch = w + 4 * no, w + 5 * no, w + 6 * no
+    s.dropped, s.dropmark = w + 7 * no, w + 8 * no
+    s.rb = w + 9 * no
+    w += (9 + RCACHE) * no
+    s.profit, s.assigned, s.clen, s.bound, s.dirty = w, w + n, w + 2 * n, w + 3 * n, w + 4 * n
+    s.cls, s.nxt = w + 5 * n, w + 6 * n
+    s.cv, s.cw = w + 8 * n, w + (8 + CACHE) * n
+    s.rp, s.co = small, small + RCACHE * no
+    s.stamp_now = s.epoch = 0
+    for i in range(no):
+        s.price[i] = 0
+        s.owner[i] = -1
+        s.stamp[i] = 0
+        s.repoch[i] = -1
+        s.dropmark[i] = -1
+    for i in range(n):
+        s.profit[i] = 0
+        s.assigned[i] = -1
+        s.clen[i] = 0
+        s.bound[i] = STALE
+        s.dirty[i] = 0
+        length = s.rstart[i + 1] - s.rstart[i] + 1
+        s.cls[i] = 0
+        while length:
+            s.cls[i] += 1
+            length >>= 1

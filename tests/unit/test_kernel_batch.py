@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from native import batch_py, kernel_py
+from native import auction_py, kernel_py
 from native.batch_py import Task
 from tests.unit.kernel_kit import (
     CAPS,
     CHAT,
+    COMPILED,
     EMAIL,
+    NOT_BUILT,
     VOICE,
     W_FIT,
     W_IDLE,
@@ -78,11 +80,10 @@ def test_batch_refuses_bad_tasks(k: ModuleType) -> None:
             k.batch_match(ix, [bad], 100.0)
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_batch_is_optimal_and_maximal(k: ModuleType, seed: int) -> None:
-    rng = random.Random(seed)
-    n_agents, n_tasks, now = rng.randint(1, 9), rng.randint(1, 9), 100.0
-    ix = index(k)
+def random_batch(
+    k: ModuleType, rng: random.Random, n_agents: int, n_tasks: int
+) -> tuple[Any, list[Task]]:
+    ix = index(k, n_agents)
     for a in range(n_agents):
         ix.set_agent(a, [rng.choice((0, 1, 2, 3)) for _ in range(S)], rng.randint(1, 3), 100, CAPS)
         ix.set_presence(a, rng.random() < 0.9, 1000.0, rng.uniform(0.0, 100.0))
@@ -95,27 +96,117 @@ def test_batch_is_optimal_and_maximal(k: ModuleType, seed: int) -> None:
             [rng.randrange(S)], [rng.randint(1, 5)], rng.choice((0, 1, 2)), rng.randint(0, 10),
             rng.choice((10.0, 30.0)), rng.uniform(0.0, 100.0), {rng.randrange(n_agents)},
         ))  # fmt: skip
-    got = k.batch_match(ix, tasks, now)
-    edges = pairs(ix, tasks, n_agents, now)
+    return ix, tasks
+
+
+def assert_optimal_and_maximal(ix: Any, tasks: list[Task], got: list[int], n_agents: int) -> None:
+    edges = pairs(ix, tasks, n_agents, 100.0)
     matched = [a for a in got if a >= 0]
     assert len(matched) == len(set(matched))
     assert all(a < 0 or a in edges[t] for t, a in enumerate(got))
     free = set(range(n_agents)) - set(matched)
     assert not any(got[t] < 0 and free & edges[t].keys() for t in edges)  # maximal
-    grid = np.zeros((n_tasks, n_agents + n_tasks))
+    assert sum(edges[t][a] for t, a in enumerate(got) if a >= 0) == best_total(edges, n_agents)
+
+
+def best_total(edges: dict[int, dict[int, int]], n_agents: int) -> int:
+    grid = np.zeros((len(edges), n_agents + len(edges)))  # a zero column per task: unassigned
     for t, row in edges.items():
         for a, w in row.items():
             grid[t, a] = w
     rows, cols = linear_sum_assignment(grid, maximize=True)
-    assert sum(edges[t][a] for t, a in enumerate(got) if a >= 0) == grid[rows, cols].sum()
+    return int(grid[rows, cols].sum())
 
 
-@pytest.mark.parametrize("schedule", [(2, 1), (8, 8), (3, 10**6)])
+@pytest.mark.parametrize("seed", range(60))
+def test_batch_is_optimal_and_maximal(k: ModuleType, seed: int) -> None:
+    rng = random.Random(seed)
+    n_agents, n_tasks = rng.randint(1, 9), rng.randint(1, 9)
+    ix, tasks = random_batch(k, rng, n_agents, n_tasks)
+    assert_optimal_and_maximal(ix, tasks, k.batch_match(ix, tasks, 100.0), n_agents)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batch_is_optimal_at_scale(k: ModuleType, seed: int) -> None:
+    # Rows and columns longer than either kernel's caches, and more tasks than agents: caches
+    # get rebuilt and unassigned agents bid back down in reverse.
+    rng = random.Random(seed)
+    n_agents, n_tasks = rng.randint(30, 60), rng.randint(40, 90)
+    ix, tasks = random_batch(k, rng, n_agents, n_tasks)
+    assert_optimal_and_maximal(ix, tasks, k.batch_match(ix, tasks, 100.0), n_agents)
+
+
+@pytest.mark.parametrize("schedule", [(2, 1, 2), (8, 8, 3), (3, 10**6, 16)])
 @pytest.mark.parametrize("seed", range(10))
 def test_batch_exact_under_any_schedule(
-    monkeypatch: pytest.MonkeyPatch, schedule: tuple[int, int], seed: int
+    monkeypatch: pytest.MonkeyPatch, schedule: tuple[int, int, int], seed: int
 ) -> None:
-    # THETA and FIRST_DIV are tuned for speed alone; the final epsilon of 1 keeps it exact.
-    monkeypatch.setattr(batch_py, "THETA", schedule[0])
-    monkeypatch.setattr(batch_py, "FIRST_DIV", schedule[1])
+    # THETA, FIRST_DIV and CACHE are tuned for speed alone; the final epsilon of 1 keeps it exact.
+    for name, value in zip(("THETA", "FIRST_DIV", "CACHE"), schedule, strict=True):
+        monkeypatch.setattr(auction_py, name, value)
     test_batch_is_optimal_and_maximal(kernel_py, seed)
+
+
+def test_twins_agree_on_ties() -> None:
+    # Identical agents and identical tasks: every bid has ties, broken alike by both kernels.
+    if COMPILED is None:
+        pytest.skip(NOT_BUILT)
+    out = []
+    for k in (kernel_py, COMPILED):
+        ix = index(k, 40)
+        for a in range(40):
+            agent(ix, a, [2, 2, 1, 0], idle_since=50.0 if a % 3 else 20.0)
+        calm: Task = (CHAT, [0], [1], [1], [2], 0, 3, 20.0, 10.0, ())
+        urgent: Task = (CHAT, [0], [1], [1], [2], 0, 7, 20.0, 10.0, ())
+        out.append(k.batch_match(ix, [calm] * 30 + [urgent] * 25, 100.0))
+    assert out[0] == out[1]
+    assert sorted(a for a in out[0] if a >= 0) == list(range(40))
+
+
+# -- the auction alone, on arbitrary integer rows ----------------------------------------------
+
+
+def random_rows(
+    rng: random.Random, n: int, m: int, top: int
+) -> tuple[list[list[tuple[int, int]]], list[list[tuple[int, int]]]]:
+    """Rows of `n` persons over `m` agents, benefits 1..top scaled by n + 1, dummies last."""
+    rows: list[list[tuple[int, int]]] = []
+    cols: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+    density = rng.choice((0.1, 0.4, 1.0))
+    for i in range(n):
+        row = [(j, rng.randint(1, top) * (n + 1)) for j in range(m) if rng.random() < density]
+        row = row or [(rng.randrange(m), rng.randint(1, top) * (n + 1))]
+        for j, w in row:
+            cols[j].append((i, w))
+        rows.append([*row, (m + i, 0)])
+    return rows, cols
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_auction_is_optimal(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    rng = random.Random(seed)
+    monkeypatch.setattr(auction_py, "THETA", rng.choice((2, 5, 8)))
+    monkeypatch.setattr(auction_py, "FIRST_DIV", rng.choice((1, 7, 4096)))
+    n, m = rng.randint(1, 30), rng.randint(1, 30)
+    rows, cols = random_rows(rng, n, m, rng.choice((3, 20, 10**6)))
+    got = auction_py.Auction(rows, cols, m).solve(max(w for row in rows for _, w in row))
+    assert sorted(got) == sorted(set(got))
+    assert all(j in dict(rows[i]) for i, j in enumerate(got))
+    edges = {i: {j: w // (n + 1) for j, w in rows[i] if j < m} for i in range(n)}
+    total = sum(edges[i].get(j, 0) for i, j in enumerate(got))
+    assert total == best_total(edges, m)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_auction_answer_ignores_the_cache(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    # Bids rebuild a cache that could answer differently from a scan of the whole row: so the
+    # compiled kernel, whose caches differ from the twin's, bids exactly like it.
+    rng = random.Random(seed)
+    n, m = rng.randint(1, 30), rng.randint(1, 30)
+    rows, cols = random_rows(rng, n, m, rng.choice((2, 3, 20)))  # small benefits: many ties
+    answers = []
+    for cache in (2, 3, 7, 10**9):
+        monkeypatch.setattr(auction_py, "CACHE", cache)
+        auction = auction_py.Auction(rows, cols, m)
+        answers.append((auction.solve(max(w for row in rows for _, w in row)), auction.price))
+    assert all(a == answers[0] for a in answers)

@@ -1,0 +1,301 @@
+# Forward/reverse auction: included by _batch.pxi. Same bids, queue order and ties as
+# native/auction_py.py, which says why it works and why these values. The look-back caches are
+# this kernel's own; whenever one could decide a bid differently from a scan of the whole row or
+# column it is rebuilt first, so every bid equals the twin's.
+
+cdef int64_t THETA = 8
+cdef int64_t FIRST_DIV = 16384
+# Entries in a person's cache: bids read a few of them, a rebuild scans the whole row. 8 was the
+# fastest on bench.kernel's batch_1000, by about 5% over 16. At least 2.
+cdef enum:
+    CACHE = 8
+cdef int64_t NEG = -4611686018427387904  # -(2**62): below any value a bid can see
+cdef int64_t STALE = 4611686018427387904  # the bound of a person with no cache yet
+
+
+cdef struct Pair:
+    int32_t obj  # the agent: its slot, then its number in the auction
+    uint32_t ben  # unscaled benefit
+
+
+cdef struct Auction:
+    # Objects: the eligible agents renumbered 0..n_obj - n - 1 in slot order, then person i's
+    # dummy first_dummy + i, worth 0. Benefits are stored unscaled and multiplied by scale.
+    Py_ssize_t n, n_obj, first_dummy
+    int64_t scale
+    # Person i's agents: rstart[i]..rstart[i + 1] in row, ascending, then its dummy.
+    const Py_ssize_t* rstart
+    const Pair* row
+    # Agent j's persons: cstart[j]..cstart[j + 1] in cper/cben, ascending.
+    const Py_ssize_t* cstart
+    const int32_t* cper
+    const uint32_t* cben
+    int64_t* price  # n_obj
+    int64_t* owner  # n_obj
+    int64_t* profit  # n
+    int64_t* assigned  # n
+    # Each person's cache, CACHE slots: objects, scaled benefits and stored values, these
+    # descending. A stored value is at least the current one unless the person is dirty (a
+    # price went down since), and bound is at least the value of every object not cached.
+    int64_t* cv
+    int32_t* co
+    int64_t* cw
+    int64_t* clen  # n
+    int64_t* bound  # n
+    int64_t* dirty  # n
+    int64_t* cls  # n: queue class, native.auction_py.size_class
+    int64_t* nxt  # n: links of the forward queues
+    int64_t* stamp  # n_obj: objects seeded into the cache being rebuilt
+    int64_t stamp_now
+    int64_t* ring  # n_obj: reverse FIFO
+    # Reverse side (_reverse.pxi): each agent's cache of its RCACHE best persons, valid in the
+    # reverse stage it was built in, and the objects whose price went down in this stage.
+    int32_t* rp
+    int64_t* rb
+    int64_t* rlen
+    int64_t* rbound
+    int64_t* repoch
+    int64_t epoch
+    int64_t* dropped
+    int64_t ndropped
+    int64_t* dropmark
+
+
+cdef inline bint beats(int64_t v, int64_t j, int64_t v2, int64_t j2) noexcept nogil:
+    return v > v2 or (v == v2 and j < j2)
+
+
+cdef inline void cache_insert(int64_t* cv, int32_t* co, int64_t* cw, Py_ssize_t* n, int64_t* t,
+                              int64_t v, int64_t j, int64_t w) noexcept nogil:
+    # Into the sorted cache; when full, the last entry leaves and its value joins the bound.
+    cdef Py_ssize_t p
+    if n[0] == CACHE:
+        t[0] = max(t[0], cv[CACHE - 1])
+        n[0] -= 1
+    p = n[0]
+    while p > 0 and beats(v, j, cv[p - 1], co[p - 1]):
+        cv[p] = cv[p - 1]
+        co[p] = co[p - 1]
+        cw[p] = cw[p - 1]
+        p -= 1
+    cv[p] = v
+    co[p] = <int32_t>j
+    cw[p] = w
+    n[0] += 1
+
+
+cdef void sort_cache(int64_t* cv, int32_t* co, int64_t* cw, Py_ssize_t n) noexcept nogil:
+    # Insertion sort, value descending then object.
+    cdef Py_ssize_t k, p
+    cdef int64_t v, w
+    cdef int32_t j
+    for k in range(1, n):
+        v, j, w = cv[k], co[k], cw[k]
+        p = k
+        while p > 0 and beats(v, j, cv[p - 1], co[p - 1]):
+            cv[p] = cv[p - 1]
+            co[p] = co[p - 1]
+            cw[p] = cw[p - 1]
+            p -= 1
+        cv[p], co[p], cw[p] = v, j, w
+
+
+cdef void refresh(Auction* s, Py_ssize_t i, bint exact) noexcept nogil:
+    # Person i's stored values made current again; sorted if exact, else only raised where
+    # needed to stay descending (still above the current values: enough for bids).
+    cdef int64_t* cv = s.cv + i * CACHE
+    cdef const int32_t* co = s.co + i * CACHE
+    cdef const int64_t* cw = s.cw + i * CACHE
+    cdef Py_ssize_t k, n = s.clen[i]
+    for k in range(n):
+        cv[k] = cw[k] - s.price[co[k]]
+    if exact:
+        sort_cache(cv, s.co + i * CACHE, s.cw + i * CACHE, n)
+    else:
+        for k in range(n - 2, -1, -1):
+            cv[k] = max(cv[k], cv[k + 1])
+    s.dirty[i] = 0
+
+
+cdef void rebuild(Auction* s, Py_ssize_t i) noexcept nogil:
+    # The CACHE best objects of person i's row, and the best value left out as its bound. The
+    # old entries go in first, at their current values: most stay, so few others get inserted.
+    cdef int64_t* cv = s.cv + i * CACHE
+    cdef int32_t* co = s.co + i * CACHE
+    cdef int64_t* cw = s.cw + i * CACHE
+    cdef int64_t* stamp = s.stamp
+    cdef Py_ssize_t n, k, e = s.rstart[i], end = s.rstart[i + 1]
+    cdef int64_t t = NEG, v, w, j, now = s.stamp_now + 1
+    s.stamp_now = now
+    refresh(s, i, True)
+    n = s.clen[i]
+    for k in range(n):
+        stamp[co[k]] = now
+    while True:
+        if n == CACHE:
+            e = skip_row(s, e, end, cv[CACHE - 1], co[CACHE - 1], &t)
+        if e == end:
+            break
+        j = s.row[e].obj
+        w = <int64_t>s.row[e].ben * s.scale
+        if stamp[j] != now:
+            cache_insert(cv, co, cw, &n, &t, w - s.price[j], j, w)
+        e += 1
+    j = s.first_dummy + i
+    v = -s.price[j]
+    if n == CACHE and not beats(v, j, cv[CACHE - 1], co[CACHE - 1]):
+        t = max(t, v)
+    elif stamp[j] != now:
+        cache_insert(cv, co, cw, &n, &t, v, j, 0)
+    s.clen[i] = n
+    s.bound[i] = t
+
+
+cdef Py_ssize_t skip_row(const Auction* s, Py_ssize_t e, Py_ssize_t end, int64_t lv, int64_t lj,
+                         int64_t* t) noexcept nogil:
+    # The first entry from e on that beats (lv, lj), or end; the others' values join t. Most of
+    # a rebuild is here: kept apart so that the loop lives in registers.
+    cdef const Pair* row = s.row
+    cdef const int64_t* price = s.price
+    cdef int64_t scale = s.scale, v, best_out = t[0]
+    while e < end:
+        v = <int64_t>row[e].ben * scale - price[row[e].obj]
+        if v > lv or (v == lv and row[e].obj < lj):
+            break
+        best_out = max(best_out, v)  # a cached entry may land here too: only loosens the bound
+        e += 1
+    t[0] = best_out
+    return e
+
+
+cdef int64_t best(Auction* s, Py_ssize_t i, int64_t* v1, int64_t* v2) noexcept nogil:
+    # Best object (the lowest of a tie), best and second-best value in the cache. Stops at the
+    # first stored value that cannot matter. The values it read are stored back, raised where
+    # needed to keep the stored values descending: re-sorting would cost more than it saves.
+    cdef int64_t* cv = s.cv + i * CACHE
+    cdef const int32_t* co = s.co + i * CACHE
+    cdef const int64_t* cw = s.cw + i * CACHE
+    cdef const int64_t* price = s.price
+    cdef Py_ssize_t n = s.clen[i], k = 0, m
+    cdef int64_t j1 = -1, b1 = NEG, b2 = NEG, v, j
+    if s.dirty[i]:
+        refresh(s, i, False)
+    while k < n:
+        if cv[k] < b2 or (cv[k] == b2 and b2 < b1):
+            break
+        j = co[k]
+        v = cw[k] - price[j]
+        cv[k] = v
+        if v > b1 or (v == b1 and j < j1):
+            b2 = b1
+            b1 = v
+            j1 = j
+        elif v > b2:
+            b2 = v
+        k += 1
+    for m in range(min(k, n - 1) - 1, -1, -1):
+        cv[m] = max(cv[m], cv[m + 1])
+    v1[0] = b1
+    v2[0] = b2
+    return j1
+
+
+cdef int64_t bid(Auction* s, Py_ssize_t i, int64_t eps) noexcept nogil:
+    # Person i takes its best object; returns the person it displaced, or -1.
+    cdef int64_t v1, v2, j1, prev
+    j1 = best(s, i, &v1, &v2)
+    if v2 < s.bound[i] or v1 == s.bound[i]:
+        rebuild(s, i)  # an object out of the cache may be second, or tie the best
+        j1 = best(s, i, &v1, &v2)
+    s.price[j1] += v1 - v2 + eps
+    s.profit[i] = v2 - eps
+    prev = s.owner[j1]
+    s.owner[j1] = i
+    s.assigned[i] = j1
+    if prev >= 0:
+        s.assigned[prev] = -1
+    return prev
+
+
+cdef int64_t other(Auction* s, Py_ssize_t i, int64_t j) noexcept nogil:
+    # The best value in person i's cache but object j; exact for a fresh cache.
+    cdef const int64_t* cv = s.cv + i * CACHE
+    cdef const int32_t* co = s.co + i * CACHE
+    cdef const int64_t* cw = s.cw + i * CACHE
+    cdef int64_t o = NEG
+    cdef Py_ssize_t k
+    if s.dirty[i]:
+        refresh(s, i, False)
+    for k in range(s.clen[i]):
+        if cv[k] <= o:
+            break
+        if co[k] != j:
+            o = max(o, cw[k] - s.price[co[k]])
+    return o
+
+
+cdef bint keeps(Auction* s, Py_ssize_t i, int64_t eps) noexcept nogil:
+    # Whether person i keeps its object into an eps phase (eps-complementary slackness).
+    cdef int64_t j = s.assigned[i], limit, o
+    if j < 0:
+        return False
+    limit = s.profit[i] + eps
+    o = other(s, i, j)
+    if o <= limit < s.bound[i]:
+        rebuild(s, i)  # undecided: an object out of the cache may be worth more
+        o = other(s, i, j)
+    if limit >= o:
+        return True
+    s.owner[j] = -1
+    s.assigned[i] = -1
+    return False
+
+
+cdef void forward(Auction* s, int64_t eps) noexcept nogil:
+    # One FIFO per queue class, the lowest class first (native.auction_py.size_class).
+    cdef int64_t head[64]
+    cdef int64_t tail[64]
+    cdef uint64_t live = 0
+    cdef Py_ssize_t i
+    cdef int64_t c, k
+    for i in range(s.n):
+        if not keeps(s, i, eps):
+            push_person(s, head, tail, &live, i)
+    while live:
+        c = rd_ctz64(live)
+        i = head[c]
+        head[c] = s.nxt[i]
+        if head[c] < 0:
+            live &= ~((<uint64_t>1) << c)
+        else:  # the likely next bidder: its cache is far in memory
+            rd_prefetch(s.cv + head[c] * CACHE)
+            rd_prefetch(s.cw + head[c] * CACHE)
+            rd_prefetch(s.co + head[c] * CACHE)
+        k = bid(s, i, eps)
+        if k >= 0:
+            push_person(s, head, tail, &live, k)
+
+
+cdef inline void push_person(Auction* s, int64_t* head, int64_t* tail, uint64_t* live,
+                             int64_t i) noexcept nogil:
+    cdef int64_t c = s.cls[i]
+    s.nxt[i] = -1
+    if (live[0] >> c) & 1:
+        s.nxt[tail[c]] = i
+    else:
+        head[c] = i
+        live[0] |= (<uint64_t>1) << c
+    tail[c] = i
+
+
+cdef void run_auction(Auction* s, int64_t max_benefit) noexcept nogil:
+    cdef int64_t eps = max(1, max_benefit // FIRST_DIV)
+    while True:
+        forward(s, eps)
+        reverse(s, eps)
+        if eps == 1:
+            return
+        eps = max(1, eps // THETA)
+
+
+include "_reverse.pxi"
