@@ -43,7 +43,7 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
     ids = await _members(store, store.keys.agents)
     agents = []
     for chunk in _chunks(ids):
-        found = await _hashes(store, [store.keys.agent(a) for a in chunk])
+        found = await store.dump_all([store.keys.agent(a) for a in chunk])
         agents += [_agent(a, f, engine.config, now) for a, f in zip(chunk, found, strict=True)]
     builder = _Builder(engine.config, {a["id"] for a in agents})
     for chunk in _chunks(await _members(store, store.keys.live)):
@@ -57,14 +57,6 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
 
 async def _members(store: Store, key: str) -> list[str]:
     return sorted(text(m) for m in await store.client.smembers(key))
-
-
-async def _hashes(store: Store, keys: list[str]) -> list[dict[str, str]]:
-    async with store.client.pipeline(transaction=False) as pipe:
-        for key in keys:
-            pipe.hgetall(key)
-        replies = await pipe.execute()
-    return [{text(k): text(v) for k, v in raw.items()} for raw in replies]
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:

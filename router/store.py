@@ -311,6 +311,11 @@ class Store:
         values: list[bytes | None] = await self._scripts["dump"](keys=keys, args=fields)
         return values
 
+    async def dump_all(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        """Every field of every hash in `keys`, in one reply (for rebuilds)."""
+        replies: list[list[bytes]] = await self._scripts["dump"](keys=keys, args=[])
+        return [{text(r[i]): text(r[i + 1]) for i in range(0, len(r), 2)} for r in replies]
+
 
 def ingested(outcome: Outcome, interaction_id: str) -> Ingested:
     """An enqueue's outcome as an Ingested; Conflict if the id was taken."""
