@@ -17,6 +17,8 @@ import aiohttp
 import orjson
 import redis
 
+from router.redis_server import EmbeddedRedis
+
 REPO = Path(__file__).resolve().parents[1]
 ROUTING = REPO / "bench" / "load.yaml"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -148,10 +150,7 @@ class Daemon:
     @property
     def redis_pid(self) -> int | None:
         """The embedded redis-server's pid, from its pidfile."""
-        try:
-            return int((self.data_dir / "redis.pid").read_text().strip())
-        except (OSError, ValueError):
-            return None
+        return EmbeddedRedis(self.data_dir).pid
 
     @property
     def log_path(self) -> Path:

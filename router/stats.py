@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from router import decisions as d
 from router.engine import Engine
-from router.model import AgentStatus, TaskState
+from router.model import Agent, AgentStatus, TaskState
 
 
 @dataclass(slots=True)
@@ -55,24 +56,43 @@ class Stats:
             else:
                 c.completed += 1
 
-    def queue_figures(self, engine: Engine, name: str, now: float) -> dict[str, Any]:
-        """One queue's live figures."""
+    def queue_figures(
+        self, engine: Engine, now: float, names: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Live figures of the named queues (default: all), from one pass over the tasks."""
+        names = list(engine.config.queues) if names is None else names
+        waiting = dict.fromkeys(names, 0)
+        oldest = dict.fromkeys(names, now)
+        for t in engine.tasks.values():
+            if t.state is TaskState.QUEUED and t.queue in waiting:
+                waiting[t.queue] += 1
+                oldest[t.queue] = min(oldest[t.queue], t.arrived_at)
+        agents = [(a, engine.roster.load(a)) for a in engine.roster]
+        return [self._figures(engine, n, waiting[n], now - oldest[n], agents) for n in names]
+
+    def _figures(
+        self,
+        engine: Engine,
+        name: str,
+        waiting: int,
+        longest: float,
+        agents: list[tuple[Agent, int]],
+    ) -> dict[str, Any]:
         q = engine.config.queues[name]
         c = self.queues.get(name, QueueCounters())
-        waiting = [t for t in engine.tasks.values() if t.queue == name and t.state == "queued"]
         statuses: Counter[str] = Counter()
         load = capacity = 0
-        for agent in engine.roster:
+        for agent, used in agents:
             if all(agent.skills.get(s, 0) >= lvl for s, lvl in q.skills.items()):
                 statuses[agent.status.value] += 1
                 if agent.status is not AgentStatus.OFFLINE:
-                    load += engine.roster.load(agent)
+                    load += used
                     capacity += agent.capacity
         handled = c.answered + c.abandoned
         return {
             "name": name,
-            "waiting": len(waiting),
-            "longest_wait": max((now - t.arrived_at for t in waiting), default=0.0),
+            "waiting": waiting,
+            "longest_wait": longest,
             "agents": dict(statuses),
             "offered": c.offered,
             "answered": c.answered,

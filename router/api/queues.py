@@ -18,9 +18,7 @@ from router.service import Router
 async def list_all(request: web.Request) -> web.Response:
     """Every queue's live figures."""
     router = context(request).router
-    now = router.clock()
-    figures = [router.stats.queue_figures(router.engine, q, now) for q in router.config.queues]
-    return reply(figures)
+    return reply(router.stats.queue_figures(router.engine, router.clock()))
 
 
 async def show(request: web.Request) -> web.Response:
@@ -29,7 +27,7 @@ async def show(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in router.config.queues:
         raise NotFound(f"queue {name!r} not found")
-    return reply(router.stats.queue_figures(router.engine, name, router.clock()))
+    return reply(router.stats.queue_figures(router.engine, router.clock(), [name])[0])
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -77,8 +75,8 @@ class RouterCollector(Collector):
             k: CounterMetricFamily(f"routerd_queue_{k}", f"Contacts {k}", labels=["queue"])
             for k in ("offered", "answered", "abandoned", "expired")
         }
-        for name in r.config.queues:
-            f = r.stats.queue_figures(r.engine, name, now)
+        for f in r.stats.queue_figures(r.engine, now):
+            name = f["name"]
             waiting.add_metric([name], f["waiting"])
             oldest.add_metric([name], f["longest_wait"])
             for k, family in counts.items():

@@ -106,13 +106,12 @@ async def _figures(request: web.Request, line: Line) -> None:
     while True:
         router = ctx.router
         now = router.clock()
-        queues = router.config.queues
         seq += 1
         frame = {
             "type": "figures",
             "seq": seq,
             "at": now,
-            "queues": [router.stats.queue_figures(router.engine, q, now) for q in queues],
+            "queues": router.stats.queue_figures(router.engine, now),
             "agents": router.stats.agent_figures(router.engine),
         }
         line.send(orjson.dumps(frame).decode())

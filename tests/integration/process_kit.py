@@ -27,14 +27,6 @@ assert ROUTING != BASE, "the routing file's offers line moved; adapt ROUTING"
 START_TIMEOUT = 60.0  # two shared cores: an import-heavy start may take a while
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def write_routing(folder: Path) -> Path:
     """The test routing file, written for `-c`."""
     path = folder / "routing.yaml"

@@ -15,9 +15,10 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
+from bench.load_proc import free_port
 from router.keys import Keys
 from router.redis_server import SOCKET
-from tests.integration.process_kit import Routerd, free_port
+from tests.integration.process_kit import Routerd
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,17 +17,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench.load_proc import free_port
 from tests.integration.api_kit import ROUTING
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = [sys.executable, "-m", "router", "run", "-c"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Daemon:
@@ -36,7 +29,7 @@ class Daemon:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.port = _free_port()
+        self.port = free_port()
         self.config = folder / "routing.yaml"
         self.config.write_text(ROUTING.replace("OFFER_TIMEOUT", "15s"))
         self.proc: subprocess.Popen[bytes] | None = None

@@ -14,8 +14,9 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
+from bench.load_proc import free_port
 from router.keys import Keys
-from tests.integration.process_kit import RedisLine, RedisServer, Routerd, free_port
+from tests.integration.process_kit import RedisLine, RedisServer, Routerd
 
 KEYS = Keys("test")  # the tenant of the routing file in process_kit
 AGENTS = ("a1", "a2")  # two, so that a contact can be offered while the other agent has one
