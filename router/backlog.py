@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from native import AgentIndex, TaskBoard
@@ -58,6 +58,20 @@ class Backlog:
         self._tasks[task.id] = task
         if bucket.heap[0][1] == task.id:
             self.board.set_head(bucket.id, task.arrived_at)
+
+    def push_many(self, tasks: Iterable[Task]) -> None:
+        """`push` each task; a restore hands over 100,000 at once, so each heap is built once."""
+        touched: dict[int, Bucket] = {}
+        for task in tasks:
+            bucket = self._bucket_for(task)
+            bucket.heap.append((task.seq, task.id))
+            bucket.size += 1
+            self._where[task.id] = bucket
+            self._tasks[task.id] = task
+            touched[bucket.id] = bucket
+        for bucket in touched.values():
+            heapq.heapify(bucket.heap)
+            self.board.set_head(bucket.id, self._tasks[bucket.heap[0][1]].arrived_at)
 
     def remove(self, task: Task) -> None:
         """Take the task out (it was offered, escalated, abandoned or expired)."""

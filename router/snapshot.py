@@ -89,8 +89,8 @@ def load(
     engine.seq = seq
     for a in agents:
         _restore_agent(engine, a)
-    for task in tasks:
-        _restore_task(engine, task, offers)
+    waiting = [task for task in tasks if _restore_task(engine, task, offers)]
+    engine.backlog.push_many(waiting)
     for session, (agent_id, until) in sessions.items():
         engine.sessions.set_owner(session, agent_id, until)
     for agent in engine.roster:
@@ -132,7 +132,8 @@ def _task_from(t: dict[str, Any]) -> Task:
     )
 
 
-def _restore_task(engine: Engine, task: Task, offers: dict[str, Offer]) -> None:
+def _restore_task(engine: Engine, task: Task, offers: dict[str, Offer]) -> bool:
+    """Put the task back in place; True if it goes back to the backlog."""
     engine.tasks[task.id] = task
     queue = engine.config.queues[task.queue]
     if task.state in (TaskState.QUEUED, TaskState.OFFERED):
@@ -140,8 +141,7 @@ def _restore_task(engine: Engine, task: Task, offers: dict[str, Offer]) -> None:
             engine.timers.add(task.arrived_at + queue.max_wait, TimerKind.MAX_WAIT, task.id)
         engine.arm_escalation(task)
     if task.state is TaskState.QUEUED:
-        _restore_waiting(engine, task)
-        return
+        return _restore_waiting(engine, task)
     agent = engine.roster.get(task.agent or "")
     agent.active.add(task.id)
     engine.roster.add_load(agent, task.channel, +1)
@@ -152,12 +152,13 @@ def _restore_task(engine: Engine, task: Task, offers: dict[str, Offer]) -> None:
         engine.timers.add(offer.deadline, TimerKind.OFFER, offer.id)
     elif task.state is TaskState.WRAP_UP:
         engine.timers.add(task.wrap_until, TimerKind.WRAP_UP, task.id)
+    return False
 
 
-def _restore_waiting(engine: Engine, task: Task) -> None:
+def _restore_waiting(engine: Engine, task: Task) -> bool:
     if task.sticky_agent is not None and task.sticky_agent in engine.roster:
         engine.sessions.hold(task.sticky_agent, task.id)
         engine.timers.add(task.sticky_until, TimerKind.STICKY, task.id)
-    else:
-        task.sticky_agent = None
-        engine.backlog.push(task)
+        return False
+    task.sticky_agent = None
+    return True
