@@ -18,10 +18,11 @@ from router.store import Op
 MAX_ID = 128
 
 
-def agent_view(router: Router, agent: Agent) -> dict[str, Any]:
+def agent_view(router: Router, agent: Agent, name: str | None = None) -> dict[str, Any]:
     """An agent as the API shows it."""
     return {
         "id": agent.id,
+        "name": name,
         "status": agent.status.value,
         "skills": agent.skills,
         "groups": list(agent.groups),
@@ -65,8 +66,7 @@ async def put(request: web.Request) -> web.Response:
         raise InvalidInput("capacity", "must be >= 0")
     event = e.AgentUpserted(agent_id, data.skills, tuple(data.groups), data.capacity, data.caps)
     await router.submit(event, extra=profile)
-    view = agent_view(router, router.engine.agent(agent_id))
-    return reply({**view, "name": data.name})
+    return reply(agent_view(router, router.engine.agent(agent_id), data.name))
 
 
 async def set_status(request: web.Request) -> web.Response:
@@ -75,7 +75,9 @@ async def set_status(request: web.Request) -> web.Response:
     data = await body(request, StatusIn)
     router = context(request).router
     await router.submit(e.AgentStatusChanged(agent_id, data.status))
-    return reply(agent_view(router, router.engine.agent(agent_id)))
+    agent = router.engine.agent(agent_id)
+    (name,) = await _names(router, [agent])
+    return reply(agent_view(router, agent, name))
 
 
 async def heartbeat(request: web.Request) -> web.Response:
@@ -86,16 +88,26 @@ async def heartbeat(request: web.Request) -> web.Response:
     return reply({"id": agent_id, "lease_until": router.engine.agent(agent_id).lease_until})
 
 
+async def _names(router: Router, agents: list[Agent]) -> list[str | None]:
+    """The agents' display names: only Redis keeps them, the engine routes without."""
+    keys = [router.store.keys.agent(a.id) for a in agents]
+    return [None if n is None else n.decode() for n in await router.store.dump(keys, ["name"])]
+
+
 async def list_all(request: web.Request) -> web.Response:
     """Every agent."""
     router = context(request).router
-    return reply([agent_view(router, a) for a in router.engine.roster])
+    agents = list(router.engine.roster)
+    names = await _names(router, agents) if agents else []
+    return reply([agent_view(router, a, n) for a, n in zip(agents, names, strict=True)])
 
 
 async def show(request: web.Request) -> web.Response:
     """One agent."""
     router = context(request).router
-    return reply(agent_view(router, router.engine.agent(_agent_id(request))))
+    agent = router.engine.agent(_agent_id(request))
+    (name,) = await _names(router, [agent])
+    return reply(agent_view(router, agent, name))
 
 
 async def agent_owner(request: web.Request) -> str | None:

@@ -44,6 +44,18 @@ async def test_an_agent_keeps_its_assignment_across_a_restart(client: aioredis.R
     assert (status, answer["state"]) == (200, "done")
 
 
+async def test_an_agent_keeps_its_name_across_a_restart(client: aioredis.Redis) -> None:
+    api = await start_api(client)
+    await api.call("PUT", "/v1/agents/a1", {"name": "Ada Lovelace", "skills": {"en": 3}})
+    await stop_api(api)
+    api = await start_api(client)
+    try:
+        _, shown = await api.call("GET", "/v1/agents/a1")
+    finally:
+        await stop_api(api)
+    assert shown["name"] == "Ada Lovelace"
+
+
 async def test_an_offer_whose_deadline_passed_during_a_restart_is_requeued(
     client: aioredis.Redis,
 ) -> None:

@@ -106,6 +106,13 @@ async def test_queue_figures_count_the_waiting(api: Api) -> None:
     assert figures["waiting"] == 2
 
 
+async def test_the_agent_list_shows_each_agents_name(api: Api) -> None:
+    await api.call("PUT", "/v1/agents/a1", {"name": "Ada Lovelace", "skills": {"en": 3}})
+    await api.call("PUT", "/v1/agents/a2", {"name": "Grace Hopper", "skills": {"en": 3}})
+    _, agents = await api.call("GET", "/v1/agents")
+    assert {a["id"]: a["name"] for a in agents} == {"a1": "Ada Lovelace", "a2": "Grace Hopper"}
+
+
 async def test_an_unknown_queue_is_not_found(api: Api) -> None:
     status, answer = await api.call("GET", "/v1/queues/nope")
     assert (status, answer["error"]["code"]) == (404, "not_found")
