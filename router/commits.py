@@ -27,6 +27,7 @@ class Held:
     channel: str
     agent: str = ""
     offer: str = ""
+    session: str = ""  # the customer's session, if it has one (sticky routing)
 
 
 def explain_data(expl: d.Explanation) -> dict[str, Any]:
@@ -76,9 +77,11 @@ class Committer:
             d.Transferred: self._transferred,
         }
 
-    def arrived(self, interaction_id: str, queue: str, channel: str) -> None:
+    def arrived(
+        self, interaction_id: str, queue: str, channel: str, session: str | None = None
+    ) -> None:
         """A new interaction is live (in Redis and about to be in the engine)."""
-        self.held[interaction_id] = Held(queue, channel)
+        self.held[interaction_id] = Held(queue, channel, session=session or "")
 
     def for_event(self, event: e.Event) -> list[Op]:
         """What an event writes itself, before the decisions it caused."""
@@ -113,7 +116,7 @@ class Committer:
         payload = orjson.dumps(
             {"type": "assigned", "offer_id": dec.offer_id, "interaction_id": dec.interaction_id}
         )
-        return [self.store.accept_op(ref, now, payload)]
+        return [self.store.accept_op(ref, now, payload), *self._touch(h, now)]
 
     def _requeued(self, dec: d.Requeued, now: float) -> list[Op]:
         h, ref = self._ref(dec.interaction_id)
@@ -128,15 +131,22 @@ class Committer:
         )
         return [self.store.release_op(ref, dec.reason, payload)]
 
+    def _touch(self, h: Held, now: float) -> list[Op]:
+        """The session stays with the agent that just worked on it, as the engine keeps it."""
+        if not h.session:
+            return []
+        until = now + self.store.config.sticky_ttl
+        return [self.store.session_op(h.session, h.agent, until, now)]
+
     def _wrap_up(self, dec: d.WrapUpStarted, now: float) -> list[Op]:
-        _, ref = self._ref(dec.interaction_id)
+        h, ref = self._ref(dec.interaction_id)
         payload = orjson.dumps(
             {"type": "wrap_up", "interaction_id": dec.interaction_id, "until": dec.until}
         )
-        return [self.store.complete_op(ref, dec.until, now, payload)]
+        return [self.store.complete_op(ref, dec.until, now, payload), *self._touch(h, now)]
 
     def _finished(self, dec: d.Finished, now: float) -> list[Op]:
-        _, ref = self._ref(dec.interaction_id)
+        h, ref = self._ref(dec.interaction_id)
         del self.held[dec.interaction_id]
         payload = orjson.dumps(
             {
@@ -147,7 +157,7 @@ class Committer:
             }
         )
         if dec.state == "done" and dec.reason == "completed":
-            return [self.store.complete_op(ref, 0, now, payload)]
+            return [self.store.complete_op(ref, 0, now, payload), *self._touch(h, now)]
         expected = ("wrap_up",) if dec.state == "done" else _ANY_OPEN
         op = self.store.finish_op(ref, dec.state, dec.reason, expected, now=now, payload=payload)
         return [op]

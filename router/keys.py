@@ -62,6 +62,16 @@ class Keys:
         return f"{self.base}:agents"
 
     @property
+    def sessions(self) -> str:
+        """Sorted set: customer sessions with an owner, by when the stickiness ends."""
+        return f"{self.base}:sessions"
+
+    @property
+    def session_owners(self) -> str:
+        """Hash: the agent that owns each customer session in `sessions`."""
+        return f"{self.base}:session_owner"
+
+    @property
     def positions(self) -> str:
         """Counter: the next queue position; a requeued interaction keeps its old one."""
         return f"{self.base}:pos"

@@ -58,7 +58,8 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
         for n, ix in enumerate(chunk):
             builder.add(ix, values[n * len(FIELDS) : (n + 1) * len(FIELDS)])
     seq = max((t.seq for t in builder.tasks), default=0)
-    decisions = load(engine, seq, agents, builder.tasks, builder.offers, sessions={})
+    sessions = await store.session_owners(now)
+    decisions = load(engine, seq, agents, builder.tasks, builder.offers, sessions=sessions)
     return decisions, builder.held
 
 
@@ -150,7 +151,7 @@ class _Builder:
         if state is TaskState.OFFERED and offer is not None and agent is not None:
             self.offers[offer] = Offer(offer, ix, agent, float(deadline or 0.0))
         self.tasks.append(task)
-        self.held[ix] = Held(queue, channel, agent or "", offer or "")
+        self.held[ix] = Held(queue, channel, agent or "", offer or "", task.session or "")
 
     def _template(
         self, queue: bytes | None, channel: bytes | None, prio: bytes | None, skills: bytes | None

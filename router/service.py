@@ -253,7 +253,9 @@ class Router:
             if result.created:
                 job.stored = True
                 self.stats.ingested += 1
-                self.committer.arrived(result.id, job.event.queue, job.event.channel)
+                self.committer.arrived(
+                    result.id, job.event.queue, job.event.channel, job.event.session_id
+                )
             else:
                 job.future.set_result(result)
 

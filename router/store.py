@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
@@ -79,7 +79,8 @@ class Store:
             "transfer", "withdraw",
         )  # fmt: skip
         self._scripts = {n: client.register_script(prelude + _lua(n)) for n in names}
-        self._scripts["update"] = client.register_script(_lua("update"))
+        for name in ("update", "session"):
+            self._scripts[name] = client.register_script(_lua(name))
         self._scripts["dump"] = client.register_script(_lua("dump"))
         self._rules = {name: _capacity_rules(config, name) for name in config.channels}
 
@@ -131,6 +132,27 @@ class Store:
         keys = [self.keys.agent(agent_id), self.keys.events, self.keys.agent_events(agent_id)]
         args: list[Arg] = [agent_id, status, reason, payload]
         return Op(self._scripts["status"], keys, args, agent_id, payload)
+
+    def session_op(self, session: str, agent_id: str, until: float, now: float) -> Op:
+        """The session stays with the agent until `until` (sticky routing)."""
+        keys = [self.keys.sessions, self.keys.session_owners]
+        return Op(self._scripts["session"], keys, [session, agent_id, until, now])
+
+    async def session_owners(self, now: float) -> dict[str, tuple[str, float]]:
+        """Each customer session whose stickiness has not ended: its agent and until when."""
+        keys = self.keys
+        found = cast(
+            list[tuple[bytes, float]],
+            await self.client.zrangebyscore(keys.sessions, now, "+inf", withscores=True),
+        )
+        if not found:
+            return {}
+        agents = await self.client.hmget(keys.session_owners, [s for s, _ in found])
+        return {
+            text(s): (text(a), until)
+            for (s, until), a in zip(found, agents, strict=True)
+            if a is not None
+        }
 
     def claim_op(self, ref: OfferRef, deadline: float, explain: bytes, payload: bytes) -> Op:
         """Reserve a queued interaction for an agent with room."""

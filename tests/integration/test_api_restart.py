@@ -56,6 +56,26 @@ async def test_an_agent_keeps_its_name_across_a_restart(client: aioredis.Redis) 
     assert shown["name"] == "Ada Lovelace"
 
 
+async def test_a_session_stays_with_its_agent_across_a_restart(client: aioredis.Redis) -> None:
+    api = await start_api(client)
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    first = await api.contact(channel="chat", session="s-1")
+    offer = await next_frame(ws, "offer")
+    await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    await api.call("POST", f"/v1/interactions/{first}/complete")
+    await stop_api(api)
+    api = await start_api(client)
+    try:
+        ws = await api.stream("a1")
+        later = await api.contact(channel="chat", session="s-1")
+        await next_frame(ws, "offer")
+        _, shown = await api.call("GET", f"/v1/interactions/{later}")
+    finally:
+        await stop_api(api)
+    assert shown["explain"]["rule"] == "sticky"
+
+
 async def test_an_offer_whose_deadline_passed_during_a_restart_is_requeued(
     client: aioredis.Redis,
 ) -> None:

@@ -229,3 +229,14 @@ async def test_withdraw_leaves_a_routed_contact_alone(store: Store) -> None:
     await store.claim(_ref("i1", "a"), 1020.0)
     with pytest.raises(Conflict):
         await store.run(store.withdraw_op(op))
+
+
+async def test_a_session_owner_is_read_back_until_its_time(store: Store) -> None:
+    await store.run(store.session_op("s-1", "a1", until=200.0, now=100.0))
+    assert await store.session_owners(now=150.0) == {"s-1": ("a1", 200.0)}
+
+
+async def test_a_session_owner_past_its_time_is_pruned(store: Store) -> None:
+    await store.run(store.session_op("s-1", "a1", until=200.0, now=100.0))
+    await store.run(store.session_op("s-2", "a2", until=400.0, now=300.0))
+    assert await store.client.hkeys(store.keys.session_owners) == [b"s-2"]
