@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -75,26 +74,6 @@ async def counted_post(
         return None
     tally.statuses[status] += 1
     return status
-
-
-async def closed_loop(
-    session: aiohttp.ClientSession, url: str, concurrency: int, warmup: float, duration: float
-) -> Tally:
-    """`concurrency` posters back to back; counts the 2xx answered inside the window."""
-    tally = Tally()
-    start = time.perf_counter() + warmup
-    end = start + duration
-
-    async def worker(first: int) -> None:
-        for n in itertools.count(first, concurrency):
-            if time.perf_counter() >= end:
-                return
-            status = await counted_post(session, url, n, tally)
-            if status is not None and 200 <= status < 300 and start <= time.perf_counter() < end:
-                tally.in_window += 1
-
-    await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return tally
 
 
 async def post_n(session: aiohttp.ClientSession, url: str, total: int, concurrency: int) -> Tally:

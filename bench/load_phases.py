@@ -13,11 +13,11 @@ from typing import Any
 import aiohttp
 import orjson
 
+from bench import load_raw
 from bench.load_agents import Desks
 from bench.load_client import (
     BODIES,
     Tally,
-    closed_loop,
     connector,
     open_loop,
     post,
@@ -60,12 +60,11 @@ def meter(daemon: Daemon | None, server: int | None = None) -> CpuMeter:
 async def _closed(
     base: str, s: Sizes, daemon: Daemon | None, server: int | None = None
 ) -> tuple[Tally, dict[str, float]]:
-    async with aiohttp.ClientSession(connector=connector(s.concurrency)) as session:
-        url = f"{base}/v1/interactions"
-        await closed_loop(session, url, s.concurrency, 0.0, min(s.warmup, 0.5))  # connect
-        cpu = meter(daemon, server)
-        tally = await closed_loop(session, url, s.concurrency, s.warmup, s.duration)
-        return tally, cpu.read()
+    url = f"{base}/v1/interactions"
+    await load_raw.closed_loop(url, s.concurrency, 0.0, min(s.warmup, 0.5))  # warm up
+    cpu = meter(daemon, server)
+    tally = await load_raw.closed_loop(url, s.concurrency, s.warmup, s.duration)
+    return tally, cpu.read()
 
 
 async def ceiling(s: Sizes) -> Figures:

@@ -1,0 +1,115 @@
+"""A lean HTTP/1.1 poster for the closed-loop phases: keep-alive sockets, prebuilt requests.
+
+aiohttp's client costs about as much CPU per request as the server it measures, and on two
+cores the driver shares the machine with what it drives. This one sends prebuilt bytes and
+reads only the status line and `Content-Length`, so more of the machine is left to the server;
+the ingest phase and the bare ceiling both use it, so their ratio compares like with like.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import cast
+from urllib.parse import urlsplit
+
+from bench.load_client import BODIES, Tally
+
+_LENGTH = b"\r\ncontent-length:"
+
+
+class ProtocolError(Exception):
+    """The server answered something this client does not read (no length, bad status)."""
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection with at most one request in flight."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.answer: asyncio.Future[int] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.answer is None or self.answer.done():
+            return
+        try:
+            status = self._complete()
+        except ProtocolError as err:
+            self.answer.set_exception(err)
+            return
+        if status is not None:
+            self.answer.set_result(status)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_exception(ConnectionError("connection closed"))
+
+    def _complete(self) -> int | None:
+        """The status of the answer in the buffer, once all of it arrived (then removed)."""
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return None
+        head = bytes(self.buffer[:head_end]).lower()
+        at = head.find(_LENGTH)
+        if not head.startswith(b"http/1.1 ") or at < 0:
+            raise ProtocolError(f"unreadable answer head {head[:200]!r}")
+        line_end = head.find(b"\r\n", at + 2)
+        length = int(head[at + len(_LENGTH) : line_end if line_end > 0 else None])
+        end = head_end + 4 + length
+        if len(self.buffer) < end:
+            return None
+        del self.buffer[:end]
+        return int(head[9:12])
+
+    async def send(self, request: bytes) -> int:
+        """Send one request; its answer's status."""
+        assert self.transport is not None
+        self.answer = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.answer
+
+
+def requests(url: str) -> list[bytes]:
+    """The contacts of `BODIES` as complete POST requests to `url`."""
+    parts = urlsplit(url)
+    head = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+    ).encode()
+    return [head + b"Content-Length: %d\r\n\r\n" % len(b) + b for b in BODIES]
+
+
+async def closed_loop(url: str, concurrency: int, warmup: float, duration: float) -> Tally:
+    """`concurrency` connections posting back to back; counts the 2xx inside the window."""
+    parts = urlsplit(url)
+    loop = asyncio.get_running_loop()
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    made = [await loop.create_connection(_Connection, host, port) for _ in range(concurrency)]
+    prebuilt = requests(url)
+    tally = Tally()
+    start = time.perf_counter() + warmup
+    end = start + duration
+
+    async def worker(conn: _Connection, first: int) -> None:
+        n = first
+        while time.perf_counter() < end:
+            try:
+                status = await conn.send(prebuilt[n % len(prebuilt)])
+            except (ConnectionError, ProtocolError):
+                tally.errors += 1
+                return
+            tally.statuses[status] += 1
+            if 200 <= status < 300 and start <= time.perf_counter() < end:
+                tally.in_window += 1
+            n += concurrency
+
+    try:
+        await asyncio.gather(*(worker(conn, i) for i, (_, conn) in enumerate(made)))
+    finally:
+        for transport, _ in made:
+            transport.close()
+    return tally
