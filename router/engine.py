@@ -10,6 +10,8 @@ from router import events as e
 from router.backlog import Backlog
 from router.clock import Clock
 from router.config.model import RoutingConfig
+from router.decisions import Out
+from router.dispatch import Dispatcher
 from router.errors import Conflict, InvalidInput, NotFound, RouterdError
 from router.matcher import Matcher
 from router.model import FINAL_STATES, Agent, AgentStatus, Offer, Task, TaskState
@@ -17,8 +19,6 @@ from router.roster import Roster
 from router.sessions import Sessions
 from router.tasks import escalate, new_task
 from router.timers import TimerKind, Timers
-
-Out = list[d.Decision]
 
 
 class Engine:
@@ -35,7 +35,9 @@ class Engine:
         self.tasks: dict[str, Task] = {}
         self.offers: dict[str, Offer] = {}
         self.seq = 0
-        self._batching = False
+        self.dispatcher = Dispatcher(
+            config, self.roster, self.backlog, self.matcher, timers=self.timers, offers=self.offers
+        )
         self._carry: Out = []
         self._handlers: dict[type, Callable[[Any, float, Out], None]] = {
             e.InteractionArrived: self._arrived,
@@ -81,12 +83,12 @@ class Engine:
         now = self.clock()
         out, self._carry = self._carry, []
         self._fire_due(now, out)
-        self._batching = True
+        self.dispatcher.batching = True
         try:
             for event in events:
                 self._handlers[type(event)](event, now, out)
         finally:
-            self._batching = False
+            self.dispatcher.batching = False
         self.rebalance(now, out)
         return out
 
@@ -120,7 +122,7 @@ class Engine:
         if free and len(self.backlog):
             for task, agent, expl in self.matcher.batch(len(free), now):
                 self.backlog.remove(task)
-                self._offer(task, agent, expl, now, out)
+                self.dispatcher.offer(task, agent, expl, now, out)
 
     # -- interactions ----------------------------------------------------------------------
 
@@ -135,36 +137,7 @@ class Engine:
             self.timers.add(now + queue.max_wait, TimerKind.MAX_WAIT, task.id)
         self.arm_escalation(task)
         if not self._stick(task, now, out):
-            self._place(task, now, out, d.Queued(task.id, task.queue))
-
-    def _place(self, task: Task, now: float, out: Out, waiting: d.Decision | None) -> None:
-        """Offer the task to its best agent now, or put it in the backlog."""
-        match = None if self._batching else self.matcher.agent_for(task, now)
-        if match is None:
-            task.state = TaskState.QUEUED
-            self.backlog.push(task)
-            if waiting is not None:
-                out.append(waiting)
-        else:
-            self._offer(task, match[0], match[1], now, out)
-
-    def _offer(self, task: Task, agent: Agent, expl: d.Explanation, now: float, out: Out) -> None:
-        offer = Offer(
-            f"{task.id}~{task.seq}.{len(task.excluded)}.{task.step}",
-            task.id,
-            agent.id,
-            now + self.config.offers.timeout,
-        )
-        while offer.id in self.offers:
-            offer.id += "+"
-        self.offers[offer.id] = offer
-        task.state, task.agent, task.offer = TaskState.OFFERED, agent.id, offer.id
-        agent.offer = offer.id
-        agent.active.add(task.id)
-        self.roster.add_load(agent, task.channel, +1)
-        self.roster.sync(agent)
-        self.timers.add(offer.deadline, TimerKind.OFFER, offer.id)
-        out.append(d.Offered(offer.id, task.id, agent.id, offer.deadline, expl))
+            self.dispatcher.place(task, now, out, d.Queued(task.id, task.queue))
 
     def _completed(self, ev: e.InteractionCompleted, now: float, out: Out) -> None:
         task = self._task(ev.interaction_id)
@@ -207,7 +180,7 @@ class Engine:
             self.sessions.unhold(task.sticky_agent, task.id)
         was = self.roster.get(task.agent) if task.agent is not None else None
         if was is not None:
-            self._release(was, task, now)
+            self.dispatcher.release(was, task, now)
         self.tasks[task.id] = fresh
         out.append(d.Transferred(task.id, task.agent, fresh.queue, ev.agent))
         max_wait = self.config.queues[fresh.queue].max_wait
@@ -217,7 +190,7 @@ class Engine:
         if target is not None:
             self._hold_for(fresh, target, now + self.config.sticky_ttl, now, out)
         else:
-            self._place(fresh, now, out, d.Queued(fresh.id, fresh.queue))
+            self.dispatcher.place(fresh, now, out, d.Queued(fresh.id, fresh.queue))
         if was is not None:
             self._backfill(was, now, out)
 
@@ -235,16 +208,9 @@ class Engine:
         task.state, task.offer, task.ended_at = state, None, now
         out.append(d.Finished(task.id, state.value, reason))
         if agent is not None:
-            self._release(agent, task, now)
+            self.dispatcher.release(agent, task, now)
             self._backfill(agent, now, out)
         del self.tasks[task.id]
-
-    def _release(self, agent: Agent, task: Task, now: float) -> None:
-        agent.active.discard(task.id)
-        self.roster.add_load(agent, task.channel, -1)
-        if not agent.active:
-            agent.idle_since = now
-        self.roster.sync(agent)
 
     def _task(self, task_id: str) -> Task:
         try:
@@ -288,7 +254,7 @@ class Engine:
         offer, task, agent = taken
         del self.offers[offer.id]
         agent.offer = None
-        self._release(agent, task, now)
+        self.dispatcher.release(agent, task, now)
         task.agent, task.offer = None, None
         task.excluded = task.excluded | {agent.id}
         if reason == "expired":
@@ -306,7 +272,7 @@ class Engine:
         if max_wait is not None and now >= task.arrived_at + max_wait:
             self._finish(task, TaskState.EXPIRED, "max_wait", now, out)
         else:
-            self._place(task, now, out, None)
+            self.dispatcher.place(task, now, out, None)
 
     # -- agents ----------------------------------------------------------------------------
 
@@ -368,7 +334,7 @@ class Engine:
 
     def _backfill(self, agent: Agent, now: float, out: Out) -> None:
         """Event-driven backfill: give a newly free agent its sticky work, else the best task."""
-        if self._batching or not self.roster.routable(agent):
+        if self.dispatcher.batching or not self.roster.routable(agent):
             return
         if agent.lease_until < now:
             return
@@ -377,7 +343,7 @@ class Engine:
             match = self.matcher.task_for(agent, now)
             if match is not None:
                 self.backlog.remove(match[0])
-                self._offer(match[0], agent, match[1], now, out)
+                self.dispatcher.offer(match[0], agent, match[1], now, out)
 
     # -- timers ----------------------------------------------------------------------------
 
@@ -416,7 +382,7 @@ class Engine:
         self.arm_escalation(task)
         out.append(d.Escalated(task.id, task.step, dict(task.skills), task.groups, task.priority))
         if waiting:
-            self._place(task, when, out, None)
+            self.dispatcher.place(task, when, out, None)
 
     # -- sticky sessions -------------------------------------------------------------------
 
@@ -433,7 +399,7 @@ class Engine:
         """Offer the task to this agent alone, now or once it has room, until `until`."""
         task.sticky_agent, task.sticky_until = agent.id, until
         if self.roster.routable(agent) and self.roster.ready(agent, task.channel):
-            self._offer(task, agent, self._sticky_expl(agent, task), now, out)
+            self.dispatcher.offer(task, agent, self._sticky_expl(agent, task), now, out)
         else:
             self.sessions.hold(agent.id, task.id)
             self.timers.add(task.sticky_until, TimerKind.STICKY, task.id)
@@ -450,7 +416,7 @@ class Engine:
             task = self.tasks[task_id]
             if self.roster.routable(agent) and self.roster.ready(agent, task.channel):
                 self.sessions.unhold(agent.id, task_id)
-                self._offer(task, agent, self._sticky_expl(agent, task), now, out)
+                self.dispatcher.offer(task, agent, self._sticky_expl(agent, task), now, out)
 
     def _sticky_timer(self, task_id: str, when: float, out: Out) -> None:
         task = self.tasks.get(task_id)
@@ -462,4 +428,4 @@ class Engine:
     def _unstick(self, task: Task, now: float, out: Out) -> None:
         """The sticky agent is gone or the TTL passed: route the task like any other."""
         task.sticky_agent = None
-        self._place(task, now, out, None)
+        self.dispatcher.place(task, now, out, None)
