@@ -17,6 +17,7 @@ from router.matcher import Matcher
 from router.model import FINAL_STATES, Agent, AgentStatus, Offer, Task, TaskState
 from router.roster import Roster
 from router.sessions import Sessions
+from router.sticky import Sticky
 from router.tasks import escalate, new_task
 from router.timers import TimerKind, Timers
 
@@ -38,6 +39,14 @@ class Engine:
         self.dispatcher = Dispatcher(
             config, self.roster, self.backlog, self.matcher, timers=self.timers, offers=self.offers
         )
+        self.sticky = Sticky(
+            self.sessions,
+            self.tasks,
+            self.dispatcher,
+            roster=self.roster,
+            timers=self.timers,
+            weights=self.matcher.weights,
+        )
         self._carry: Out = []
         self._handlers: dict[type, Callable[[Any, float, Out], None]] = {
             e.InteractionArrived: self._arrived,
@@ -58,7 +67,7 @@ class Engine:
             TimerKind.LEASE: self._lease_timer,
             TimerKind.ESCALATE: self._escalate_timer,
             TimerKind.MAX_WAIT: self._max_wait_timer,
-            TimerKind.STICKY: self._sticky_timer,
+            TimerKind.STICKY: self.sticky.on_timer,
         }
 
     # -- driving ---------------------------------------------------------------------------
@@ -117,7 +126,7 @@ class Engine:
         """Batch-match every routable agent against the waiting tasks."""
         free = [a for a in self.roster if self.roster.routable(a)]
         for agent in free:
-            self._serve_sticky(agent, now, out)
+            self.sticky.serve(agent, now, out)
         free = [a for a in free if self.roster.routable(a)]
         if free and len(self.backlog):
             for task, agent, expl in self.matcher.batch(len(free), now):
@@ -136,7 +145,7 @@ class Engine:
         if queue.max_wait is not None:
             self.timers.add(now + queue.max_wait, TimerKind.MAX_WAIT, task.id)
         self.arm_escalation(task)
-        if not self._stick(task, now, out):
+        if not self.sticky.stick(task, now, out):
             self.dispatcher.place(task, now, out, d.Queued(task.id, task.queue))
 
     def _completed(self, ev: e.InteractionCompleted, now: float, out: Out) -> None:
@@ -176,8 +185,7 @@ class Engine:
         self.seq += 1
         if task.id in self.backlog:
             self.backlog.remove(task)
-        if task.sticky_agent is not None:
-            self.sessions.unhold(task.sticky_agent, task.id)
+        self.sticky.drop(task)
         was = self.roster.get(task.agent) if task.agent is not None else None
         if was is not None:
             self.dispatcher.release(was, task, now)
@@ -188,7 +196,7 @@ class Engine:
             self.timers.add(now + max_wait, TimerKind.MAX_WAIT, fresh.id)
         self.arm_escalation(fresh)
         if target is not None:
-            self._hold_for(fresh, target, now + self.config.sticky_ttl, now, out)
+            self.sticky.hold_for(fresh, target, now + self.config.sticky_ttl, now, out)
         else:
             self.dispatcher.place(fresh, now, out, d.Queued(fresh.id, fresh.queue))
         if was is not None:
@@ -203,8 +211,7 @@ class Engine:
         agent = self.roster.get(task.agent) if task.agent is not None else None
         if agent is not None and agent.offer == task.offer:
             agent.offer = None
-        if task.sticky_agent is not None:
-            self.sessions.unhold(task.sticky_agent, task.id)
+        self.sticky.drop(task)
         task.state, task.offer, task.ended_at = state, None, now
         out.append(d.Finished(task.id, state.value, reason))
         if agent is not None:
@@ -328,8 +335,7 @@ class Engine:
             offer_id = agent.offer
             self._fall_through(self._take_offer(offer_id), "agent_left", now, out)
         if not self.roster.present(agent, now) or status is AgentStatus.OFFLINE:
-            for task_id in self.sessions.release_holds(agent.id):
-                self._unstick(self.tasks[task_id], now, out)
+            self.sticky.release(agent.id, now, out)
         self.roster.sync(agent)
 
     def _backfill(self, agent: Agent, now: float, out: Out) -> None:
@@ -338,7 +344,7 @@ class Engine:
             return
         if agent.lease_until < now:
             return
-        self._serve_sticky(agent, now, out)
+        self.sticky.serve(agent, now, out)
         if len(self.backlog) and self.roster.routable(agent):
             match = self.matcher.task_for(agent, now)
             if match is not None:
@@ -383,49 +389,3 @@ class Engine:
         out.append(d.Escalated(task.id, task.step, dict(task.skills), task.groups, task.priority))
         if waiting:
             self.dispatcher.place(task, when, out, None)
-
-    # -- sticky sessions -------------------------------------------------------------------
-
-    def _stick(self, task: Task, now: float, out: Out) -> bool:
-        """Send a later contact of a session to its agent; False when it should route afresh."""
-        owner = self.sessions.owner(task.session, now) if task.session else None
-        agent = self.roster.get(owner) if owner is not None and owner in self.roster else None
-        if agent is None or not self.roster.present(agent, now):
-            return False
-        self._hold_for(task, agent, self.sessions.until(task.session), now, out)
-        return True
-
-    def _hold_for(self, task: Task, agent: Agent, until: float, now: float, out: Out) -> None:
-        """Offer the task to this agent alone, now or once it has room, until `until`."""
-        task.sticky_agent, task.sticky_until = agent.id, until
-        if self.roster.routable(agent) and self.roster.ready(agent, task.channel):
-            self.dispatcher.offer(task, agent, self._sticky_expl(agent, task), now, out)
-        else:
-            self.sessions.hold(agent.id, task.id)
-            self.timers.add(task.sticky_until, TimerKind.STICKY, task.id)
-            out.append(d.Queued(task.id, task.queue))
-
-    def _sticky_expl(self, agent: Agent, task: Task) -> d.Explanation:
-        cand = d.Candidate(agent.id, task.id, 0.0, {"sticky": 1.0})
-        return d.Explanation("sticky", cand, (), self.matcher.weights)
-
-    def _serve_sticky(self, agent: Agent, now: float, out: Out) -> None:
-        if not self.sessions.holds_for(agent.id):
-            return
-        for task_id in self.sessions.held(agent.id):
-            task = self.tasks[task_id]
-            if self.roster.routable(agent) and self.roster.ready(agent, task.channel):
-                self.sessions.unhold(agent.id, task_id)
-                self.dispatcher.offer(task, agent, self._sticky_expl(agent, task), now, out)
-
-    def _sticky_timer(self, task_id: str, when: float, out: Out) -> None:
-        task = self.tasks.get(task_id)
-        if task is None or task.sticky_agent is None or task.state is not TaskState.QUEUED:
-            return
-        if self.sessions.unhold(task.sticky_agent, task_id):
-            self._unstick(task, when, out)
-
-    def _unstick(self, task: Task, now: float, out: Out) -> None:
-        """The sticky agent is gone or the TTL passed: route the task like any other."""
-        task.sticky_agent = None
-        self.dispatcher.place(task, now, out, None)
