@@ -13,12 +13,13 @@ from router.config.model import RoutingConfig
 from router.decisions import Out
 from router.dispatch import Dispatcher
 from router.errors import Conflict, InvalidInput, NotFound, RouterdError
+from router.escalation import Escalation
 from router.matcher import Matcher
 from router.model import FINAL_STATES, Agent, AgentStatus, Offer, Task, TaskState
 from router.roster import Roster
 from router.sessions import Sessions
 from router.sticky import Sticky
-from router.tasks import escalate, new_task
+from router.tasks import new_task
 from router.timers import TimerKind, Timers
 
 
@@ -47,6 +48,9 @@ class Engine:
             timers=self.timers,
             weights=self.matcher.weights,
         )
+        self.escalation = Escalation(
+            config, self.tasks, self.dispatcher, backlog=self.backlog, timers=self.timers
+        )
         self._carry: Out = []
         self._handlers: dict[type, Callable[[Any, float, Out], None]] = {
             e.InteractionArrived: self._arrived,
@@ -65,7 +69,7 @@ class Engine:
             TimerKind.OFFER: self._offer_timer,
             TimerKind.WRAP_UP: self._wrap_timer,
             TimerKind.LEASE: self._lease_timer,
-            TimerKind.ESCALATE: self._escalate_timer,
+            TimerKind.ESCALATE: self.escalation.on_timer,
             TimerKind.MAX_WAIT: self._max_wait_timer,
             TimerKind.STICKY: self.sticky.on_timer,
         }
@@ -369,23 +373,4 @@ class Engine:
 
     def arm_escalation(self, task: Task) -> None:
         """Arm the timer of the task's next escalation step, if any."""
-        steps = self.config.queues[task.queue].escalation
-        if task.step < len(steps):
-            self.timers.add(task.arrived_at + steps[task.step].after, TimerKind.ESCALATE, task.id)
-
-    def _escalate_timer(self, task_id: str, when: float, out: Out) -> None:
-        task = self.tasks.get(task_id)
-        if task is None or task.state not in (TaskState.QUEUED, TaskState.OFFERED):
-            return
-        steps = self.config.queues[task.queue].escalation
-        if task.step >= len(steps) or when < task.arrived_at + steps[task.step].after:
-            return  # a timer of an earlier leg (before a transfer)
-        step = steps[task.step]
-        waiting = task.id in self.backlog
-        if waiting:
-            self.backlog.remove(task)
-        escalate(task, step)
-        self.arm_escalation(task)
-        out.append(d.Escalated(task.id, task.step, dict(task.skills), task.groups, task.priority))
-        if waiting:
-            self.dispatcher.place(task, when, out, None)
+        self.escalation.arm(task)
