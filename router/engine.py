@@ -16,6 +16,7 @@ from router.errors import Conflict, InvalidInput, NotFound, RouterdError
 from router.escalation import Escalation
 from router.matcher import Matcher
 from router.model import FINAL_STATES, Agent, AgentStatus, Offer, Task, TaskState
+from router.presence import Presence, requested_status
 from router.roster import Roster
 from router.sessions import Sessions
 from router.sticky import Sticky
@@ -51,6 +52,7 @@ class Engine:
         self.escalation = Escalation(
             config, self.tasks, self.dispatcher, backlog=self.backlog, timers=self.timers
         )
+        self.presence = Presence(config, self.roster, self.timers)
         self._carry: Out = []
         self._handlers: dict[type, Callable[[Any, float, Out], None]] = {
             e.InteractionArrived: self._arrived,
@@ -120,6 +122,10 @@ class Engine:
     def next_deadline(self) -> float | None:
         """When the engine next needs a Tick (the earliest armed timer), if ever."""
         return self.timers.next_at()
+
+    def arm_escalation(self, task: Task) -> None:
+        """Arm the timer of the task's next escalation step, if any."""
+        self.escalation.arm(task)
 
     def _fire_due(self, now: float, out: Out) -> None:
         while (due := self.timers.pop_due(now)) is not None:
@@ -294,47 +300,25 @@ class Engine:
 
     def _status_changed(self, ev: e.AgentStatusChanged, now: float, out: Out) -> None:
         agent = self.roster.get(ev.agent_id)
-        try:
-            status = AgentStatus(ev.status)
-        except ValueError:
-            raise InvalidInput("status", f"unknown status {ev.status!r}") from None
-        if status is AgentStatus.NOT_RESPONDING:
-            raise InvalidInput("status", "not_responding is set by routerd, not by agents")
+        status = requested_status(ev.status)
         if status is not AgentStatus.OFFLINE:
-            self._renew_lease(agent, now)
+            self.presence.renew(agent, now)
         self._set_status(agent, status, now, out, reason=None)
         self._backfill(agent, now, out)
 
     def _heartbeat(self, ev: e.AgentHeartbeat, now: float, out: Out) -> None:
-        agent = self.roster.get(ev.agent_id)
-        if agent.status is not AgentStatus.OFFLINE:
-            self._renew_lease(agent, now)
-            self.roster.sync(agent)
-
-    def _renew_lease(self, agent: Agent, now: float) -> None:
-        agent.lease_until = now + self.config.presence_lease
-        self.timers.add(agent.lease_until, TimerKind.LEASE, agent.id)
+        self.presence.beat(self.roster.get(ev.agent_id), now)
 
     def _lease_timer(self, agent_id: str, when: float, out: Out) -> None:
-        agent = self.roster.get(agent_id) if agent_id in self.roster else None
-        # A renewed lease leaves its old timers behind; only the one at the lease's end counts.
-        if agent and agent.status is not AgentStatus.OFFLINE and agent.lease_until <= when:
+        agent = self.presence.lapsed(agent_id, when)
+        if agent is not None:
             self._set_status(agent, AgentStatus.OFFLINE, when, out, reason="lease_expired")
 
     def _set_status(
         self, agent: Agent, status: AgentStatus, now: float, out: Out, *, reason: str | None
     ) -> None:
         """Change the status; leaving `available` takes back the pending offer."""
-        was = agent.status
-        agent.status = status
-        if status is AgentStatus.AVAILABLE:
-            agent.missed = 0
-            if was is not AgentStatus.AVAILABLE and not agent.active:
-                agent.idle_since = now
-        if status is AgentStatus.OFFLINE:
-            agent.lease_until = min(agent.lease_until, now)
-        if reason is not None:  # the agent's own changes are not announced back to it
-            out.append(d.AgentStatusSet(agent.id, status.value, reason))
+        self.presence.set(agent, status, now, out, reason=reason)
         if status is not AgentStatus.AVAILABLE and agent.offer is not None:
             offer_id = agent.offer
             self._fall_through(self._take_offer(offer_id), "agent_left", now, out)
@@ -370,7 +354,3 @@ class Engine:
         max_wait = self.config.queues[task.queue].max_wait
         if max_wait is not None and when >= task.arrived_at + max_wait:
             self._finish(task, TaskState.EXPIRED, "max_wait", when, out)
-
-    def arm_escalation(self, task: Task) -> None:
-        """Arm the timer of the task's next escalation step, if any."""
-        self.escalation.arm(task)
