@@ -148,15 +148,20 @@ class Engine:
     def _arrived(self, ev: e.InteractionArrived, now: float, out: Out) -> None:
         if ev.interaction_id in self.tasks:
             raise Conflict(f"interaction {ev.interaction_id!r} exists")
-        task = new_task(self.config, ev, now, self.seq + 1)
+        task = self._start_leg(ev, now)
+        if not self.sticky.stick(task, now, out):
+            self.dispatcher.place(task, now, out, d.Queued(task.id, task.queue))
+
+    def _start_leg(self, ev: e.InteractionArrived, now: float) -> Task:
+        """Track a fresh task for the event, with its max wait and escalation armed."""
+        task = new_task(self.config, ev, now, self.seq + 1)  # refuses before anything changes
         self.seq += 1
         self.tasks[task.id] = task
         queue = self.config.queues[task.queue]
         if queue.max_wait is not None:
             self.timers.add(now + queue.max_wait, TimerKind.MAX_WAIT, task.id)
         self.arm_escalation(task)
-        if not self.sticky.stick(task, now, out):
-            self.dispatcher.place(task, now, out, d.Queued(task.id, task.queue))
+        return task
 
     def _completed(self, ev: e.InteractionCompleted, now: float, out: Out) -> None:
         task = self._task(ev.interaction_id)
@@ -181,8 +186,7 @@ class Engine:
         self._finish(task, TaskState.ABANDONED, "customer", now, out)
 
     def _transferred(self, ev: e.InteractionTransferred, now: float, out: Out) -> None:
-        """A new leg: the task leaves its agent and queue, and waits in the target queue (as
-        if it arrived now) or for the target agent alone."""
+        """A new leg, as if it arrived now: in the target queue, or for the target agent alone."""
         task = self._task(ev.interaction_id)
         if task.state not in (TaskState.QUEUED, TaskState.ASSIGNED):
             raise Conflict(f"interaction {task.id!r} is {task.state}: not transferable")
@@ -191,20 +195,14 @@ class Engine:
         target = self.roster.get(ev.agent) if ev.agent is not None else None
         leg = e.InteractionArrived(task.id, task.channel, ev.queue or task.queue,
                                    session_id=task.session)  # fmt: skip
-        fresh = new_task(self.config, leg, now, self.seq + 1)  # validates the queue
-        self.seq += 1
+        fresh = self._start_leg(leg, now)  # takes the id over; `task` is the old leg's
         if task.id in self.backlog:
             self.backlog.remove(task)
         self.sticky.drop(task)
         was = self.roster.get(task.agent) if task.agent is not None else None
         if was is not None:
             self.dispatcher.release(was, task, now)
-        self.tasks[task.id] = fresh
         out.append(d.Transferred(task.id, task.agent, fresh.queue, ev.agent))
-        max_wait = self.config.queues[fresh.queue].max_wait
-        if max_wait is not None:
-            self.timers.add(now + max_wait, TimerKind.MAX_WAIT, fresh.id)
-        self.arm_escalation(fresh)
         if target is not None:
             self.sticky.hold_for(fresh, target, now + self.config.sticky_ttl, now, out)
         else:
