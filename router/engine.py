@@ -38,6 +38,7 @@ class Engine:
         self.tasks: dict[str, Task] = {}
         self.offers: dict[str, Offer] = {}
         self.seq = 0
+        # Each part gets the shared state it works on, never the engine: none reaches back in.
         self.dispatcher = Dispatcher(
             config, self.roster, self.backlog, self.matcher, timers=self.timers, offers=self.offers
         )
