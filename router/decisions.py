@@ -129,3 +129,6 @@ Decision = (
     | Finished
     | Transferred
 )
+
+# What an event handler appends its decisions to, in the order they were made.
+Out = list[Decision]

@@ -10,15 +10,18 @@ from router import events as e
 from router.backlog import Backlog
 from router.clock import Clock
 from router.config.model import RoutingConfig
+from router.decisions import Out
+from router.dispatch import Dispatcher
 from router.errors import Conflict, InvalidInput, NotFound, RouterdError
+from router.escalation import Escalation
 from router.matcher import Matcher
 from router.model import FINAL_STATES, Agent, AgentStatus, Offer, Task, TaskState
+from router.presence import Presence, requested_status
 from router.roster import Roster
 from router.sessions import Sessions
-from router.tasks import escalate, new_task
+from router.sticky import Sticky
+from router.tasks import new_task
 from router.timers import TimerKind, Timers
-
-Out = list[d.Decision]
 
 
 class Engine:
@@ -35,7 +38,22 @@ class Engine:
         self.tasks: dict[str, Task] = {}
         self.offers: dict[str, Offer] = {}
         self.seq = 0
-        self._batching = False
+        # Each part gets the shared state it works on, never the engine: none reaches back in.
+        self.dispatcher = Dispatcher(
+            config, self.roster, self.backlog, self.matcher, timers=self.timers, offers=self.offers
+        )
+        self.sticky = Sticky(
+            self.sessions,
+            self.tasks,
+            self.dispatcher,
+            roster=self.roster,
+            timers=self.timers,
+            weights=self.matcher.weights,
+        )
+        self.escalation = Escalation(
+            config, self.tasks, self.dispatcher, backlog=self.backlog, timers=self.timers
+        )
+        self.presence = Presence(config, self.roster, self.timers)
         self._carry: Out = []
         self._handlers: dict[type, Callable[[Any, float, Out], None]] = {
             e.InteractionArrived: self._arrived,
@@ -54,9 +72,9 @@ class Engine:
             TimerKind.OFFER: self._offer_timer,
             TimerKind.WRAP_UP: self._wrap_timer,
             TimerKind.LEASE: self._lease_timer,
-            TimerKind.ESCALATE: self._escalate_timer,
+            TimerKind.ESCALATE: self.escalation.on_timer,
             TimerKind.MAX_WAIT: self._max_wait_timer,
-            TimerKind.STICKY: self._sticky_timer,
+            TimerKind.STICKY: self.sticky.on_timer,
         }
 
     # -- driving ---------------------------------------------------------------------------
@@ -81,12 +99,12 @@ class Engine:
         now = self.clock()
         out, self._carry = self._carry, []
         self._fire_due(now, out)
-        self._batching = True
+        self.dispatcher.batching = True
         try:
             for event in events:
                 self._handlers[type(event)](event, now, out)
         finally:
-            self._batching = False
+            self.dispatcher.batching = False
         self.rebalance(now, out)
         return out
 
@@ -106,6 +124,10 @@ class Engine:
         """When the engine next needs a Tick (the earliest armed timer), if ever."""
         return self.timers.next_at()
 
+    def arm_escalation(self, task: Task) -> None:
+        """Arm the timer of the task's next escalation step, if any."""
+        self.escalation.arm(task)
+
     def _fire_due(self, now: float, out: Out) -> None:
         while (due := self.timers.pop_due(now)) is not None:
             when, kind, ref = due
@@ -115,56 +137,32 @@ class Engine:
         """Batch-match every routable agent against the waiting tasks."""
         free = [a for a in self.roster if self.roster.routable(a)]
         for agent in free:
-            self._serve_sticky(agent, now, out)
+            self.sticky.serve(agent, now, out)
         free = [a for a in free if self.roster.routable(a)]
         if free and len(self.backlog):
             for task, agent, expl in self.matcher.batch(len(free), now):
                 self.backlog.remove(task)
-                self._offer(task, agent, expl, now, out)
+                self.dispatcher.offer(task, agent, expl, now, out)
 
     # -- interactions ----------------------------------------------------------------------
 
     def _arrived(self, ev: e.InteractionArrived, now: float, out: Out) -> None:
         if ev.interaction_id in self.tasks:
             raise Conflict(f"interaction {ev.interaction_id!r} exists")
-        task = new_task(self.config, ev, now, self.seq + 1)
+        task = self._start_leg(ev, now)
+        if not self.sticky.stick(task, now, out):
+            self.dispatcher.place(task, now, out, d.Queued(task.id, task.queue))
+
+    def _start_leg(self, ev: e.InteractionArrived, now: float) -> Task:
+        """Track a fresh task for the event, with its max wait and escalation armed."""
+        task = new_task(self.config, ev, now, self.seq + 1)  # refuses before anything changes
         self.seq += 1
         self.tasks[task.id] = task
         queue = self.config.queues[task.queue]
         if queue.max_wait is not None:
             self.timers.add(now + queue.max_wait, TimerKind.MAX_WAIT, task.id)
         self.arm_escalation(task)
-        if not self._stick(task, now, out):
-            self._place(task, now, out, d.Queued(task.id, task.queue))
-
-    def _place(self, task: Task, now: float, out: Out, waiting: d.Decision | None) -> None:
-        """Offer the task to its best agent now, or put it in the backlog."""
-        match = None if self._batching else self.matcher.agent_for(task, now)
-        if match is None:
-            task.state = TaskState.QUEUED
-            self.backlog.push(task)
-            if waiting is not None:
-                out.append(waiting)
-        else:
-            self._offer(task, match[0], match[1], now, out)
-
-    def _offer(self, task: Task, agent: Agent, expl: d.Explanation, now: float, out: Out) -> None:
-        offer = Offer(
-            f"{task.id}~{task.seq}.{len(task.excluded)}.{task.step}",
-            task.id,
-            agent.id,
-            now + self.config.offers.timeout,
-        )
-        while offer.id in self.offers:
-            offer.id += "+"
-        self.offers[offer.id] = offer
-        task.state, task.agent, task.offer = TaskState.OFFERED, agent.id, offer.id
-        agent.offer = offer.id
-        agent.active.add(task.id)
-        self.roster.add_load(agent, task.channel, +1)
-        self.roster.sync(agent)
-        self.timers.add(offer.deadline, TimerKind.OFFER, offer.id)
-        out.append(d.Offered(offer.id, task.id, agent.id, offer.deadline, expl))
+        return task
 
     def _completed(self, ev: e.InteractionCompleted, now: float, out: Out) -> None:
         task = self._task(ev.interaction_id)
@@ -189,8 +187,7 @@ class Engine:
         self._finish(task, TaskState.ABANDONED, "customer", now, out)
 
     def _transferred(self, ev: e.InteractionTransferred, now: float, out: Out) -> None:
-        """A new leg: the task leaves its agent and queue, and waits in the target queue (as
-        if it arrived now) or for the target agent alone."""
+        """A new leg, as if it arrived now: in the target queue, or for the target agent alone."""
         task = self._task(ev.interaction_id)
         if task.state not in (TaskState.QUEUED, TaskState.ASSIGNED):
             raise Conflict(f"interaction {task.id!r} is {task.state}: not transferable")
@@ -199,25 +196,18 @@ class Engine:
         target = self.roster.get(ev.agent) if ev.agent is not None else None
         leg = e.InteractionArrived(task.id, task.channel, ev.queue or task.queue,
                                    session_id=task.session)  # fmt: skip
-        fresh = new_task(self.config, leg, now, self.seq + 1)  # validates the queue
-        self.seq += 1
+        fresh = self._start_leg(leg, now)  # takes the id over; `task` is the old leg's
         if task.id in self.backlog:
             self.backlog.remove(task)
-        if task.sticky_agent is not None:
-            self.sessions.unhold(task.sticky_agent, task.id)
+        self.sticky.drop(task)
         was = self.roster.get(task.agent) if task.agent is not None else None
         if was is not None:
-            self._release(was, task, now)
-        self.tasks[task.id] = fresh
+            self.dispatcher.release(was, task, now)
         out.append(d.Transferred(task.id, task.agent, fresh.queue, ev.agent))
-        max_wait = self.config.queues[fresh.queue].max_wait
-        if max_wait is not None:
-            self.timers.add(now + max_wait, TimerKind.MAX_WAIT, fresh.id)
-        self.arm_escalation(fresh)
         if target is not None:
-            self._hold_for(fresh, target, now + self.config.sticky_ttl, now, out)
+            self.sticky.hold_for(fresh, target, now + self.config.sticky_ttl, now, out)
         else:
-            self._place(fresh, now, out, d.Queued(fresh.id, fresh.queue))
+            self.dispatcher.place(fresh, now, out, d.Queued(fresh.id, fresh.queue))
         if was is not None:
             self._backfill(was, now, out)
 
@@ -230,21 +220,13 @@ class Engine:
         agent = self.roster.get(task.agent) if task.agent is not None else None
         if agent is not None and agent.offer == task.offer:
             agent.offer = None
-        if task.sticky_agent is not None:
-            self.sessions.unhold(task.sticky_agent, task.id)
+        self.sticky.drop(task)
         task.state, task.offer, task.ended_at = state, None, now
         out.append(d.Finished(task.id, state.value, reason))
         if agent is not None:
-            self._release(agent, task, now)
+            self.dispatcher.release(agent, task, now)
             self._backfill(agent, now, out)
         del self.tasks[task.id]
-
-    def _release(self, agent: Agent, task: Task, now: float) -> None:
-        agent.active.discard(task.id)
-        self.roster.add_load(agent, task.channel, -1)
-        if not agent.active:
-            agent.idle_since = now
-        self.roster.sync(agent)
 
     def _task(self, task_id: str) -> Task:
         try:
@@ -288,7 +270,7 @@ class Engine:
         offer, task, agent = taken
         del self.offers[offer.id]
         agent.offer = None
-        self._release(agent, task, now)
+        self.dispatcher.release(agent, task, now)
         task.agent, task.offer = None, None
         task.excluded = task.excluded | {agent.id}
         if reason == "expired":
@@ -306,7 +288,7 @@ class Engine:
         if max_wait is not None and now >= task.arrived_at + max_wait:
             self._finish(task, TaskState.EXPIRED, "max_wait", now, out)
         else:
-            self._place(task, now, out, None)
+            self.dispatcher.place(task, now, out, None)
 
     # -- agents ----------------------------------------------------------------------------
 
@@ -317,67 +299,44 @@ class Engine:
 
     def _status_changed(self, ev: e.AgentStatusChanged, now: float, out: Out) -> None:
         agent = self.roster.get(ev.agent_id)
-        try:
-            status = AgentStatus(ev.status)
-        except ValueError:
-            raise InvalidInput("status", f"unknown status {ev.status!r}") from None
-        if status is AgentStatus.NOT_RESPONDING:
-            raise InvalidInput("status", "not_responding is set by routerd, not by agents")
+        status = requested_status(ev.status)
         if status is not AgentStatus.OFFLINE:
-            self._renew_lease(agent, now)
+            self.presence.renew(agent, now)
         self._set_status(agent, status, now, out, reason=None)
         self._backfill(agent, now, out)
 
     def _heartbeat(self, ev: e.AgentHeartbeat, now: float, out: Out) -> None:
-        agent = self.roster.get(ev.agent_id)
-        if agent.status is not AgentStatus.OFFLINE:
-            self._renew_lease(agent, now)
-            self.roster.sync(agent)
-
-    def _renew_lease(self, agent: Agent, now: float) -> None:
-        agent.lease_until = now + self.config.presence_lease
-        self.timers.add(agent.lease_until, TimerKind.LEASE, agent.id)
+        self.presence.beat(self.roster.get(ev.agent_id), now)
 
     def _lease_timer(self, agent_id: str, when: float, out: Out) -> None:
-        agent = self.roster.get(agent_id) if agent_id in self.roster else None
-        # A renewed lease leaves its old timers behind; only the one at the lease's end counts.
-        if agent and agent.status is not AgentStatus.OFFLINE and agent.lease_until <= when:
+        agent = self.presence.lapsed(agent_id, when)
+        if agent is not None:
             self._set_status(agent, AgentStatus.OFFLINE, when, out, reason="lease_expired")
 
     def _set_status(
         self, agent: Agent, status: AgentStatus, now: float, out: Out, *, reason: str | None
     ) -> None:
         """Change the status; leaving `available` takes back the pending offer."""
-        was = agent.status
-        agent.status = status
-        if status is AgentStatus.AVAILABLE:
-            agent.missed = 0
-            if was is not AgentStatus.AVAILABLE and not agent.active:
-                agent.idle_since = now
-        if status is AgentStatus.OFFLINE:
-            agent.lease_until = min(agent.lease_until, now)
-        if reason is not None:  # the agent's own changes are not announced back to it
-            out.append(d.AgentStatusSet(agent.id, status.value, reason))
+        self.presence.set(agent, status, now, out, reason=reason)
         if status is not AgentStatus.AVAILABLE and agent.offer is not None:
             offer_id = agent.offer
             self._fall_through(self._take_offer(offer_id), "agent_left", now, out)
         if not self.roster.present(agent, now) or status is AgentStatus.OFFLINE:
-            for task_id in self.sessions.release_holds(agent.id):
-                self._unstick(self.tasks[task_id], now, out)
+            self.sticky.release(agent.id, now, out)
         self.roster.sync(agent)
 
     def _backfill(self, agent: Agent, now: float, out: Out) -> None:
         """Event-driven backfill: give a newly free agent its sticky work, else the best task."""
-        if self._batching or not self.roster.routable(agent):
+        if self.dispatcher.batching or not self.roster.routable(agent):
             return
         if agent.lease_until < now:
             return
-        self._serve_sticky(agent, now, out)
+        self.sticky.serve(agent, now, out)
         if len(self.backlog) and self.roster.routable(agent):
             match = self.matcher.task_for(agent, now)
             if match is not None:
                 self.backlog.remove(match[0])
-                self._offer(match[0], agent, match[1], now, out)
+                self.dispatcher.offer(match[0], agent, match[1], now, out)
 
     # -- timers ----------------------------------------------------------------------------
 
@@ -394,72 +353,3 @@ class Engine:
         max_wait = self.config.queues[task.queue].max_wait
         if max_wait is not None and when >= task.arrived_at + max_wait:
             self._finish(task, TaskState.EXPIRED, "max_wait", when, out)
-
-    def arm_escalation(self, task: Task) -> None:
-        """Arm the timer of the task's next escalation step, if any."""
-        steps = self.config.queues[task.queue].escalation
-        if task.step < len(steps):
-            self.timers.add(task.arrived_at + steps[task.step].after, TimerKind.ESCALATE, task.id)
-
-    def _escalate_timer(self, task_id: str, when: float, out: Out) -> None:
-        task = self.tasks.get(task_id)
-        if task is None or task.state not in (TaskState.QUEUED, TaskState.OFFERED):
-            return
-        steps = self.config.queues[task.queue].escalation
-        if task.step >= len(steps) or when < task.arrived_at + steps[task.step].after:
-            return  # a timer of an earlier leg (before a transfer)
-        step = steps[task.step]
-        waiting = task.id in self.backlog
-        if waiting:
-            self.backlog.remove(task)
-        escalate(task, step)
-        self.arm_escalation(task)
-        out.append(d.Escalated(task.id, task.step, dict(task.skills), task.groups, task.priority))
-        if waiting:
-            self._place(task, when, out, None)
-
-    # -- sticky sessions -------------------------------------------------------------------
-
-    def _stick(self, task: Task, now: float, out: Out) -> bool:
-        """Send a later contact of a session to its agent; False when it should route afresh."""
-        owner = self.sessions.owner(task.session, now) if task.session else None
-        agent = self.roster.get(owner) if owner is not None and owner in self.roster else None
-        if agent is None or not self.roster.present(agent, now):
-            return False
-        self._hold_for(task, agent, self.sessions.until(task.session), now, out)
-        return True
-
-    def _hold_for(self, task: Task, agent: Agent, until: float, now: float, out: Out) -> None:
-        """Offer the task to this agent alone, now or once it has room, until `until`."""
-        task.sticky_agent, task.sticky_until = agent.id, until
-        if self.roster.routable(agent) and self.roster.ready(agent, task.channel):
-            self._offer(task, agent, self._sticky_expl(agent, task), now, out)
-        else:
-            self.sessions.hold(agent.id, task.id)
-            self.timers.add(task.sticky_until, TimerKind.STICKY, task.id)
-            out.append(d.Queued(task.id, task.queue))
-
-    def _sticky_expl(self, agent: Agent, task: Task) -> d.Explanation:
-        cand = d.Candidate(agent.id, task.id, 0.0, {"sticky": 1.0})
-        return d.Explanation("sticky", cand, (), self.matcher.weights)
-
-    def _serve_sticky(self, agent: Agent, now: float, out: Out) -> None:
-        if not self.sessions.holds_for(agent.id):
-            return
-        for task_id in self.sessions.held(agent.id):
-            task = self.tasks[task_id]
-            if self.roster.routable(agent) and self.roster.ready(agent, task.channel):
-                self.sessions.unhold(agent.id, task_id)
-                self._offer(task, agent, self._sticky_expl(agent, task), now, out)
-
-    def _sticky_timer(self, task_id: str, when: float, out: Out) -> None:
-        task = self.tasks.get(task_id)
-        if task is None or task.sticky_agent is None or task.state is not TaskState.QUEUED:
-            return
-        if self.sessions.unhold(task.sticky_agent, task_id):
-            self._unstick(task, when, out)
-
-    def _unstick(self, task: Task, now: float, out: Out) -> None:
-        """The sticky agent is gone or the TTL passed: route the task like any other."""
-        task.sticky_agent = None
-        self._place(task, now, out, None)

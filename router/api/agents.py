@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import structlog
 from aiohttp import web
 
 from router import events as e
@@ -14,6 +15,8 @@ from router.errors import InvalidInput, NotFound
 from router.model import Agent
 from router.service import Router
 from router.store import Op
+
+log = structlog.get_logger("routerd.api")
 
 MAX_ID = 128
 
@@ -75,6 +78,7 @@ async def set_status(request: web.Request) -> web.Response:
     data = await body(request, StatusIn)
     router = context(request).router
     await router.submit(e.AgentStatusChanged(agent_id, data.status))
+    log.info("agent status set", status=data.status)  # the route bound agent_id
     agent = router.engine.agent(agent_id)
     (name,) = await _names(router, [agent])
     return reply(agent_view(router, agent, name))

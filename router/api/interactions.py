@@ -120,13 +120,16 @@ async def complete(request: web.Request) -> web.Response:
     """The agent finished: wrap-up starts, or the interaction is done."""
     ix = request.match_info["id"]
     out = await context(request).router.submit(e.InteractionCompleted(ix))
-    return reply({"id": ix, "state": _state_after(out, ix, "done")})
+    state = _state_after(out, ix, "done")
+    log.info("interaction completed", state=state)  # the route bound interaction_id
+    return reply({"id": ix, "state": state})
 
 
 async def abandon(request: web.Request) -> web.Response:
     """The customer left before the end."""
     ix = request.match_info["id"]
     await context(request).router.submit(e.InteractionAbandoned(ix))
+    log.info("interaction abandoned")
     return reply({"id": ix, "state": "abandoned"})
 
 
@@ -138,6 +141,7 @@ async def transfer(request: web.Request) -> web.Response:
     if data.agent is not None and data.agent not in router.engine.roster:
         raise InvalidInput("agent", f"unknown agent {data.agent!r}")
     await router.submit(e.InteractionTransferred(ix, data.queue, data.agent))
+    log.info("interaction transferred", queue=data.queue, to_agent=data.agent)
     task = router.engine.tasks.get(ix)
     state = task.state.value if task is not None else "queued"
     queue = task.queue if task is not None else data.queue

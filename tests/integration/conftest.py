@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+import structlog
 
 from router.log import configure as configure_logging
 from router.redis_client import connect
@@ -48,6 +49,9 @@ async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 def quiet_logs() -> None:
     """Routine daemon logs would drown the test output; warnings and errors still show."""
     configure_logging({"ROUTERD_LOG_LEVEL": "warning", "ROUTERD_LOG_FORMAT": "console"})
+    # A cached logger keeps the configuration of its first use; tests that read the log
+    # configure it afresh (see `logged` in test_api_logs.py), which cached loggers would ignore.
+    structlog.configure(cache_logger_on_first_use=False)
 
 
 @pytest.fixture

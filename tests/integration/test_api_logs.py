@@ -1,0 +1,51 @@
+"""API log lines name what the request is about: the ids the route guard binds for it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import pytest
+import structlog
+
+from router.log import configure as configure_logging
+from tests.integration.api_kit import Api, next_frame
+
+Log = Callable[[str], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def logged() -> Iterator[Log]:
+    """The lines of one event the daemon logs during the test, as production writes them."""
+    saved = structlog.get_config()
+    stream = io.StringIO()
+    with contextlib.redirect_stderr(stream):  # the configured loggers print to stderr
+        configure_logging({"ROUTERD_LOG_FORMAT": "json", "ROUTERD_LOG_LEVEL": "info"})
+    structlog.configure(cache_logger_on_first_use=False)  # none may keep it past the test
+
+    def lines(event: str) -> list[dict[str, Any]]:
+        parsed = [orjson.loads(line) for line in stream.getvalue().splitlines()]
+        return [line for line in parsed if line["event"] == event]
+
+    try:
+        yield lines
+    finally:
+        structlog.configure(**saved)
+
+
+async def test_the_completion_line_names_the_interaction(api: Api, logged: Log) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="chat")
+    offer = await next_frame(ws, "offer")
+    await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    await api.call("POST", f"/v1/interactions/{ix}/complete")
+    assert [line.get("interaction_id") for line in logged("interaction completed")] == [ix]
+
+
+async def test_the_status_line_names_the_agent(api: Api, logged: Log) -> None:
+    await api.agent("a1", {"en": 3}, status="break")
+    assert [line.get("agent_id") for line in logged("agent status set")] == ["a1"]
