@@ -229,7 +229,7 @@ async def restart(daemon: Daemon) -> Figures:
     daemon.kill()
     restart_s = await daemon.start()
     rss_mb = peak_rss_mb(daemon.pid)
-    ready = [line for line in daemon.log_lines() if line.get("event") == "routerd ready"][-1]
+    ready = [line for line in daemon.log_lines() if line.get("event") == "routerd_ready"][-1]
     requeued = await waiting(daemon.base)
     offer_ms = await _routes_one(daemon)
     daemon.stop()

@@ -62,9 +62,12 @@ class Daemon:
         site = web.TCPSite(self.runner, self.settings.host, self.settings.port, reuse_address=True)
         await site.start()
         if keys is None:
-            log.warning("no API keys configured (ROUTERD_API_KEYS): every caller is admin")
+            log.warning(
+                "auth_disabled",
+                reason="no API keys configured (ROUTERD_API_KEYS): every caller is admin",
+            )
         log.info(
-            "routerd ready",
+            "routerd_ready",
             listen=f"http://{self.settings.host}:{self.settings.port}",
             redis="embedded" if self.embedded else "external",
             adopted=bool(self.embedded and self.embedded.adopted),
@@ -80,7 +83,7 @@ class Daemon:
                 await self.router.start()
                 return
             except REDIS_DOWN as err:
-                log.error("redis unreachable at start; retrying", error=str(err))
+                log.error("redis_unreachable_at_start", error=str(err), then="retry")
                 await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
@@ -93,7 +96,7 @@ class Daemon:
             await self.client.aclose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
-        log.info("routerd stopped")
+        log.info("routerd_stopped")
 
 
 async def serve(config: RoutingConfig, settings: Settings) -> None:
@@ -106,6 +109,6 @@ async def serve(config: RoutingConfig, settings: Settings) -> None:
     try:
         await daemon.start()
         await stop.wait()
-        log.info("stopping: no new work; finishing requests in flight")
+        log.info("routerd_stopping", detail="no new work; finishing requests in flight")
     finally:
         await daemon.stop()

@@ -116,7 +116,7 @@ class Router:
         gc.freeze()
         await self._run(self._decided(decisions))
         self.ready = True
-        log.info("engine rebuilt", interactions=len(self.engine.tasks),
+        log.info("engine_rebuilt", interactions=len(self.engine.tasks),
                  agents=len(self.engine.roster))  # fmt: skip
 
     # -- requests --------------------------------------------------------------------------
@@ -166,7 +166,7 @@ class Router:
             except REDIS_DOWN as err:
                 await self._outage(jobs, err)
             except Exception:  # the loop must outlive a bug in one turn
-                log.exception("routing turn failed; rebuilding from Redis")
+                log.exception("routing_turn_failed", then="rebuild_from_redis")
                 await self._resync(jobs)
             if self._diverged:
                 await self._resync([])
@@ -228,7 +228,7 @@ class Router:
             return
         # The contact is already durable: it is answered as accepted and routed after the
         # next rebuild; the API validates arrivals first, so this is not expected.
-        log.error("engine refused a stored contact", error=str(err))
+        log.error("stored_contact_refused", error=str(err))
         job.future.set_result(self._answer(job))
 
     async def _enqueue(self, jobs: list[Job]) -> None:
@@ -276,7 +276,7 @@ class Router:
     def _publish(self, ops: list[Op], outcomes: list[Outcome]) -> None:
         for op, outcome in zip(ops, outcomes, strict=True):
             if not outcome.ok:
-                log.error("commit refused; rebuilding from Redis", detail=outcome.detail)
+                log.error("commit_refused", detail=outcome.detail, then="rebuild_from_redis")
                 self._diverged = True
                 continue
             if outcome.seq > 0 and op.agent is not None:
@@ -291,7 +291,7 @@ class Router:
                 [self.store.withdraw_op(op) for op in self._doubtful]
             )
             gone = sum(o.detail == "withdrawn" for o in outcomes)
-            log.info("unanswered contacts withdrawn", withdrawn=gone, doubtful=len(outcomes))
+            log.info("unanswered_contacts_withdrawn", withdrawn=gone, doubtful=len(outcomes))
             self._doubtful = []
 
     def _fail(self, job: Job, err: RouterdError) -> None:
@@ -307,7 +307,7 @@ class Router:
     async def _outage(self, jobs: list[Job], err: BaseException) -> None:
         """Fail what was in flight, wait for Redis, then rebuild from it and go on."""
         self.ready = False
-        log.error("redis unreachable; routing paused", error=str(err))
+        log.error("routing_paused", reason="redis_unreachable", error=str(err))
         for job in [*jobs, *self._jobs]:
             self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))
         self._jobs = []
@@ -316,7 +316,7 @@ class Router:
                 await self.store.client.ping()
                 await self._withdraw()
                 await self._rebuild()
-                log.info("redis is back; routing resumed")
+                log.info("routing_resumed")
                 return
             except REDIS_DOWN:
                 await asyncio.sleep(0.5)

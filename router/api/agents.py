@@ -78,7 +78,7 @@ async def set_status(request: web.Request) -> web.Response:
     data = await body(request, StatusIn)
     router = context(request).router
     await router.submit(e.AgentStatusChanged(agent_id, data.status))
-    log.info("agent status set", status=data.status)  # the route bound agent_id
+    log.info("agent_status_set", status=data.status)  # the route bound agent_id
     agent = router.engine.agent(agent_id)
     (name,) = await _names(router, [agent])
     return reply(agent_view(router, agent, name))

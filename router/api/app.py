@@ -25,7 +25,7 @@ def error(status: int, code: str, message: str, field: str | None = None) -> web
 def _for(err: RouterdError) -> web.Response:
     status, body = describe(err)
     if status == 500:
-        log.error("unmapped routerd error", error=str(err))
+        log.error("error_unmapped", error=str(err))
     response = reply(body, status)
     if isinstance(err, Unavailable):
         response.headers["Retry-After"] = str(err.retry_after)

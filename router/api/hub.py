@@ -39,7 +39,7 @@ class Line:
         try:
             self.queue.put_nowait((seq, frame))
         except asyncio.QueueFull:
-            log.warning("websocket too slow; closing it")
+            log.warning("websocket_closed", reason="too_slow")
             if self.writer is not None:
                 self.writer.cancel()
             asyncio.create_task(self.ws.close(code=1013, message=b"too slow"))  # noqa: RUF006

@@ -70,7 +70,7 @@ async def create(request: web.Request) -> web.Response:
     if data.attributes:
         fields["attributes"] = orjson.dumps(data.attributes)
     result = await context(request).router.ingest(arrival, fields, key)
-    log.debug("interaction ingested", interaction_id=result.id, created=result.created,
+    log.debug("interaction_ingested", interaction_id=result.id, created=result.created,
              queue=arrival.queue)  # fmt: skip
     if result.created:
         return reply({"id": result.id, "state": "queued", "queue": arrival.queue}, 201)
@@ -121,7 +121,7 @@ async def complete(request: web.Request) -> web.Response:
     ix = request.match_info["id"]
     out = await context(request).router.submit(e.InteractionCompleted(ix))
     state = _state_after(out, ix, "done")
-    log.info("interaction completed", state=state)  # the route bound interaction_id
+    log.info("interaction_completed", state=state)  # the route bound interaction_id
     return reply({"id": ix, "state": state})
 
 
@@ -129,7 +129,7 @@ async def abandon(request: web.Request) -> web.Response:
     """The customer left before the end."""
     ix = request.match_info["id"]
     await context(request).router.submit(e.InteractionAbandoned(ix))
-    log.info("interaction abandoned")
+    log.info("interaction_abandoned")
     return reply({"id": ix, "state": "abandoned"})
 
 
@@ -141,7 +141,7 @@ async def transfer(request: web.Request) -> web.Response:
     if data.agent is not None and data.agent not in router.engine.roster:
         raise InvalidInput("agent", f"unknown agent {data.agent!r}")
     await router.submit(e.InteractionTransferred(ix, data.queue, data.agent))
-    log.info("interaction transferred", queue=data.queue, to_agent=data.agent)
+    log.info("interaction_transferred", queue=data.queue, to_agent=data.agent)
     task = router.engine.tasks.get(ix)
     state = task.state.value if task is not None else "queued"
     queue = task.queue if task is not None else data.queue

@@ -111,7 +111,7 @@ class Routerd:
 
     def readies(self) -> list[dict[str, Any]]:
         """The `routerd ready` lines so far, one per successful start."""
-        return [x for x in self.log() if x.get("event") == "routerd ready"]
+        return [x for x in self.log() if x.get("event") == "routerd_ready"]
 
     async def start(self) -> dict[str, Any]:
         """Start the daemon and wait for its `routerd ready` line, which it returns."""

@@ -43,9 +43,9 @@ async def test_the_completion_line_names_the_interaction(api: Api, logged: Log) 
     offer = await next_frame(ws, "offer")
     await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
     await api.call("POST", f"/v1/interactions/{ix}/complete")
-    assert [line.get("interaction_id") for line in logged("interaction completed")] == [ix]
+    assert [line.get("interaction_id") for line in logged("interaction_completed")] == [ix]
 
 
 async def test_the_status_line_names_the_agent(api: Api, logged: Log) -> None:
     await api.agent("a1", {"en": 3}, status="break")
-    assert [line.get("agent_id") for line in logged("agent status set")] == ["a1"]
+    assert [line.get("agent_id") for line in logged("agent_status_set")] == ["a1"]
