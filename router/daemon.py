@@ -16,6 +16,7 @@ from router.api.context import Context
 from router.api.hub import Hub
 from router.auth import Auth, load_keys
 from router.config.model import RoutingConfig
+from router.gc_policy import GcPolicy
 from router.redis_client import connect
 from router.redis_server import EmbeddedRedis
 from router.service import REDIS_DOWN, Router
@@ -40,6 +41,7 @@ class Daemon:
     client: aioredis.Redis | None = None
     router: Router | None = None
     runner: web.AppRunner | None = None
+    gc: GcPolicy | None = None
 
     async def start(self) -> None:
         """Redis, rebuild, then listen."""
@@ -53,6 +55,8 @@ class Daemon:
         hub = Hub()
         self.router = Router(self.config, Store(self.client, self.config), hub)
         await self._start_router()
+        self.gc = GcPolicy(asyncio.get_running_loop().call_soon)
+        self.gc.install()
         keys = load_keys(self.settings.api_keys) if self.settings.api_keys else None
         app = make_app(Context(self.router, Auth(keys), hub))
         self.runner = web.AppRunner(
@@ -96,6 +100,8 @@ class Daemon:
             await self.client.aclose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
+        if self.gc is not None:
+            self.gc.uninstall()
         log.info("routerd_stopped")
 
 
