@@ -30,6 +30,10 @@ cdef class AgentIndex:
     cdef double[:, ::1] hot
     cdef uint64_t[:, :, ::1] skill_bits
     cdef uint64_t[:, ::1] ready_bits
+    cdef BatchScratch scratch  # batch_match's buffers, kept for this index's next batch
+
+    def __cinit__(self, *args, **kwargs):
+        self.scratch = BatchScratch()
 
     def __init__(self, int n_skills, channel_costs, blocks, interruptible_by, weights,
                  double idle_half_life, Py_ssize_t size_hint=64):

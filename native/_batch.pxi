@@ -5,7 +5,6 @@ from libc.stdint cimport uint32_t
 cdef int64_t MAX_BENEFIT = 2147483648
 
 include "_auction.pxi"
-include "_scratch.pxi"
 
 
 cdef struct Edges:
@@ -15,7 +14,7 @@ cdef struct Edges:
     Py_ssize_t cap
     int64_t max_ben
     int64_t max_obj
-    Pool* pool
+    Buffers* bufs
 
 
 cdef int reserve(Edges* e, Py_ssize_t more) except -1:
@@ -24,7 +23,7 @@ cdef int reserve(Edges* e, Py_ssize_t more) except -1:
         return 0
     while cap < e.n + more:
         cap *= 2
-    e.pair = <Pair*>take(&e.pool.pair, cap * sizeof(Pair), True)
+    e.pair = <Pair*>take(&e.bufs.pair, cap * sizeof(Pair), True)
     e.cap = cap
     return 0
 
@@ -103,8 +102,8 @@ def batch_match(AgentIndex agents not None, tasks, double now):
     cdef Py_ssize_t nt = len(tasks), t, size = agents.size
     cdef Edges edges
     cdef Scoring sc
-    cdef Pool private
-    cdef Pool* pool
+    cdef Buffers private
+    cdef Buffers* bufs
     check_now(now)
     result = [-1] * nt
     off = np.zeros(nt + 1, np.int64)
@@ -112,15 +111,15 @@ def batch_match(AgentIndex agents not None, tasks, double now):
     sc.levels, sc.width, sc.hot = &agents.levels[0, 0], agents.width, &agents.hot[0, 0]
     sc.w_fit, sc.w_load, sc.w_idle = agents.w_fit, agents.w_load, agents.w_idle
     sc.half_life, sc.now = agents.half_life, now
-    pool = pool_open(&private)
+    bufs = agents.scratch.open(&private)
     try:
-        sc.load = <double*>take(&pool.agent, size * (2 * sizeof(double) + 1), False)
+        sc.load = <double*>take(&bufs.agent, size * (2 * sizeof(double) + 1), False)
         sc.idle = sc.load + size
         sc.done = <uint8_t*>(sc.idle + size)
         memset(sc.done, 0, size)
-        edges.pool = pool
-        edges.pair = <Pair*>pool.pair.p
-        edges.cap = pool.pair.size // sizeof(Pair)
+        edges.bufs = bufs
+        edges.pair = <Pair*>bufs.pair.p
+        edges.cap = bufs.pair.size // sizeof(Pair)
         edges.n = edges.max_ben = 0
         edges.max_obj = -1
         for t in range(nt):
@@ -129,7 +128,7 @@ def batch_match(AgentIndex agents not None, tasks, double now):
         if edges.n:
             solve(nt, &offv[0], &edges, result)
     finally:
-        pool_close(pool, &private)
+        agents.scratch.close(bufs)
     return result
 
 
@@ -141,7 +140,7 @@ cdef int solve(Py_ssize_t nt, const int64_t* off, Edges* edges, list result) exc
     cdef Auction s
     if no >= 2147483647:  # objects and persons are numbered in int32
         raise MemoryError("batch too large")
-    cdef char* block = take(&edges.pool.block, 8 * wide + 4 * narrow, False)
+    cdef char* block = take(&edges.bufs.block, 8 * wide + 4 * narrow, False)
     cdef Py_ssize_t* live = <Py_ssize_t*>block
     cdef int32_t* slot = <int32_t*>(block + 8 * wide)
     prepare(&s, nt, off, edges, live, <int64_t*>(live + nt), slot)

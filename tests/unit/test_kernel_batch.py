@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable, Collection, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -134,6 +135,42 @@ def test_batch_is_optimal_at_scale(k: ModuleType, seed: int) -> None:
     n_agents, n_tasks = rng.randint(30, 60), rng.randint(40, 90)
     ix, tasks = random_batch(k, rng, n_agents, n_tasks)
     assert_optimal_and_maximal(ix, tasks, k.batch_match(ix, tasks, 100.0), n_agents)
+
+
+class Meddler(Collection[int]):
+    """Exclusions that run `fn` each time the kernel iterates them."""
+
+    def __init__(self, fn: Callable[[], object], slots: Collection[int] = ()) -> None:
+        self.fn = fn
+        self.slots = slots
+
+    def __iter__(self) -> Iterator[int]:
+        self.fn()
+        return iter(self.slots)
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def __contains__(self, x: object) -> bool:
+        return x in self.slots
+
+
+def test_batch_buffers_belong_to_their_index(k: ModuleType) -> None:
+    # Batches on two indexes interleave, one even from inside the other (a task's exclusions
+    # are Python code): each answer is the one it gets alone.
+    ix, tasks = random_batch(k, random.Random(3), 60, 90)
+    other, other_tasks = random_batch(k, random.Random(4), 50, 70)
+    want, other_want = k.batch_match(ix, tasks, 100.0), k.batch_match(other, other_tasks, 100.0)
+    inner: list[list[int]] = []
+
+    def meddle() -> None:
+        inner.append(k.batch_match(other, other_tasks, 100.0))
+
+    meddled = list(tasks)
+    meddled[45] = (*tasks[45][:9], Meddler(meddle, tasks[45][9]))
+    assert k.batch_match(ix, meddled, 100.0) == k.batch_match(ix, tasks, 100.0) == want
+    assert inner == [other_want]
+    assert k.batch_match(other, other_tasks, 100.0) == other_want
 
 
 @pytest.mark.parametrize("schedule", [(2, 1, 2), (8, 8, 3), (3, 10**6, 16)])
