@@ -30,7 +30,8 @@ cdef int reserve(Edges* e, Py_ssize_t more) except -1:
 
 cdef struct Scoring:
     # What pair scores read: the index's arrays and weights, and per agent the terms that do not
-    # depend on the task, computed once per batch (done[a] says whether they are there yet).
+    # depend on the task, computed once per batch (done[a] says whether they are there yet),
+    # in bufs.agent: size values of load, then of idle, then of done.
     const uint8_t* levels
     Py_ssize_t width
     const double* hot
@@ -38,6 +39,27 @@ cdef struct Scoring:
     uint8_t* done
     double* load
     double* idle
+    Py_ssize_t size
+    Buffers* bufs
+
+
+cdef int track(AgentIndex ag, Scoring* sc) except -1:
+    # Points sc at the index's arrays, which move when it grows (a task's sequences may run
+    # Python code that adds agents), and makes room for the terms of new slots, not done yet.
+    cdef Py_ssize_t old = sc.size, new = ag.size
+    cdef char* p
+    sc.levels, sc.width, sc.hot = &ag.levels[0, 0], ag.width, &ag.hot[0, 0]
+    if new == old:
+        return 0
+    p = take(&sc.bufs.agent, new * (2 * sizeof(double) + 1), True)
+    memmove(p + 2 * sizeof(double) * new, p + 2 * sizeof(double) * old, old)  # the last first
+    memset(p + 2 * sizeof(double) * new + old, 0, new - old)
+    memmove(p + sizeof(double) * new, p + sizeof(double) * old, sizeof(double) * old)
+    sc.load = <double*>p
+    sc.idle = sc.load + new
+    sc.done = <uint8_t*>(sc.idle + new)
+    sc.size = new
+    return 0
 
 
 cdef int task_edges(AgentIndex ag, object task, Scoring* sc, Edges* out) except -1:
@@ -50,6 +72,7 @@ cdef int task_edges(AgentIndex ag, object task, Scoring* sc, Edges* out) except 
     load_terms(&pref, pref_skills, pref_levels, ag.n_skills)
     cdef uint64_t g = groups
     check_priority(priority)
+    cdef int64_t prio = priority
     check_target(target)
     cdef double tgt = target, sn = since, now = sc.now
     if isnan(sn):
@@ -60,11 +83,12 @@ cdef int task_edges(AgentIndex ag, object task, Scoring* sc, Edges* out) except 
     urgency = wait / tgt
     if not urgency < 100.0:
         urgency = 100.0
-    n = ag._filter(ag._collect(channel, &req, exc), g, now)
+    n = ag._filter(ag._collect(channel, &req, exc), g, now)  # the task's last Python code
+    track(ag, sc)
     reserve(out, n)
     # The task's own terms, as the twin computes them; added last, in the twin's order.
-    if score_pairs(sc, &ag.cand[0], n, &pref, req.base,
-                   ag.w_prio * (<double>(<int64_t>priority) / 10.0), ag.w_sla * urgency, out):
+    if score_pairs(sc, &ag.cand[0], n, &pref, req.base, ag.w_prio * (<double>prio / 10.0),
+                   ag.w_sla * urgency, out):
         raise ValueError("pair score out of range; weights or priority too large")
     return 0
 
@@ -99,7 +123,7 @@ cdef bint score_pairs(Scoring* sc, const int64_t* cand, Py_ssize_t n, const Term
 
 
 def batch_match(AgentIndex agents not None, tasks, double now):
-    cdef Py_ssize_t nt = len(tasks), t, size = agents.size
+    cdef Py_ssize_t nt = len(tasks), t
     cdef Edges edges
     cdef Scoring sc
     cdef Buffers private
@@ -108,15 +132,12 @@ def batch_match(AgentIndex agents not None, tasks, double now):
     result = [-1] * nt
     off = np.zeros(nt + 1, np.int64)
     cdef int64_t[::1] offv = off
-    sc.levels, sc.width, sc.hot = &agents.levels[0, 0], agents.width, &agents.hot[0, 0]
     sc.w_fit, sc.w_load, sc.w_idle = agents.w_fit, agents.w_load, agents.w_idle
     sc.half_life, sc.now = agents.half_life, now
     bufs = agents.scratch.open(&private)
     try:
-        sc.load = <double*>take(&bufs.agent, size * (2 * sizeof(double) + 1), False)
-        sc.idle = sc.load + size
-        sc.done = <uint8_t*>(sc.idle + size)
-        memset(sc.done, 0, size)
+        sc.bufs, sc.size = bufs, 0
+        track(agents, &sc)
         edges.bufs = bufs
         edges.pair = <Pair*>bufs.pair.p
         edges.cap = bufs.pair.size // sizeof(Pair)

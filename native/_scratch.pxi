@@ -6,7 +6,7 @@
 # Only the call that opened them uses them, and batch_match never releases the GIL; a call on
 # the same index made meanwhile (a task's sequences may run Python code) gets buffers of its own.
 
-from libc.string cimport memset
+from libc.string cimport memmove, memset
 
 
 cdef struct Buffer:
