@@ -185,18 +185,17 @@ cdef void prepare(Auction* s, Py_ssize_t nt, const int64_t* off, Edges* edges, P
     rstart[n] = E
     s.scale = nt + 1
     s.n, s.rstart, s.row = n, rstart, edges.pair
-    m = columns(s, edges, narrow, rstart + nt + 1, narrow + fd)
+    m = columns(s, edges, narrow, rstart + nt + 1, <Pair*>(narrow + fd))
     s.n_obj, s.first_dummy = m + n, m
     init_work(s, <int64_t*>(rstart + nt + 1 + m + 1), narrow + fd + 2 * E)
 
 
 cdef Py_ssize_t columns(Auction* s, Edges* edges, int32_t* slot, Py_ssize_t* cstart,
-                        int32_t* cper) noexcept:
+                        Pair* col) noexcept:
     # Numbers the eligible agents 0..m - 1 in slot order, in place in the pairs (slot[] maps
     # them back), and lists each one's persons, ascending, with the benefits: what its reverse
-    # bids scan. cstart takes m + 1 values, cper E and the benefits E after it. Returns m.
+    # bids scan. cstart takes m + 1 values, col E pairs. Returns m.
     cdef Py_ssize_t e, i, a, j, c, m = 0, E = edges.n, size = edges.max_obj + 1
-    cdef uint32_t* cben = <uint32_t*>(cper + E)
     cdef Pair* pair = edges.pair
     for a in range(size):
         slot[a] = 0
@@ -215,8 +214,8 @@ cdef Py_ssize_t columns(Auction* s, Edges* edges, int32_t* slot, Py_ssize_t* cst
             j = slot[pair[e].obj]
             pair[e].obj = <int32_t>j
             c = cstart[j]
-            cper[c] = <int32_t>i
-            cben[c] = pair[e].ben
+            col[c].obj = <int32_t>i
+            col[c].ben = pair[e].ben
             cstart[j] = c + 1
     for j in range(m, 0, -1):
         cstart[j] = cstart[j - 1]
@@ -226,7 +225,7 @@ cdef Py_ssize_t columns(Auction* s, Edges* edges, int32_t* slot, Py_ssize_t* cst
         if slot[a] >= 0:
             slot[j] = <int32_t>a
             j += 1
-    s.cstart, s.cper, s.cben = cstart, cper, cben
+    s.cstart, s.col = cstart, col
     return m
 
 
