@@ -30,6 +30,10 @@ cdef class AgentIndex:
     cdef double[:, ::1] hot
     cdef uint64_t[:, :, ::1] skill_bits
     cdef uint64_t[:, ::1] ready_bits
+    cdef BatchScratch scratch  # batch_match's buffers, kept for this index's next batch
+
+    def __cinit__(self, *args, **kwargs):
+        self.scratch = BatchScratch()
 
     def __init__(self, int n_skills, channel_costs, blocks, interruptible_by, weights,
                  double idle_half_life, Py_ssize_t size_hint=64):
@@ -255,13 +259,28 @@ cdef class AgentIndex:
     cdef Py_ssize_t _collect(self, int channel, const Terms* req, object exclude) except -1:
         # Fills self.cand with the slots that are ready on `channel`, hold the required levels
         # and are not excluded, ascending; returns how many. Lease and groups: _filter.
+        # The exclusions are read first: iterating them may run Python code, even a call on
+        # this index that reuses acc and cand or grows every array.
         # Whole-word ANDs with no early exit: data-dependent branches per word mispredict and
         # cost more than the loads they would save.
+        cdef int64_t few[STACK_K]
+        cdef Py_ssize_t nfew = 0
+        rest = None  # the exclusions past STACK_K, as plain ints
+        for x in exclude:
+            if 0 <= x <= MAX_SLOT:
+                if nfew < STACK_K:
+                    few[nfew] = x
+                    nfew += 1
+                elif rest is None:
+                    rest = [<int64_t>x]
+                else:
+                    rest.append(<int64_t>x)
         cdef uint64_t* acc = &self.acc[0]
         cdef const uint64_t* rb = &self.ready_bits[channel, 0]
         cdef const uint64_t* bits
         cdef int64_t* out = &self.cand[0]
-        cdef Py_ssize_t w, n = 0, base, nw = self.nwords, v
+        cdef Py_ssize_t w, n = 0, base, nw = self.nwords, i
+        cdef int64_t v
         cdef int j
         cdef uint64_t m
         for w in range(nw):
@@ -271,10 +290,11 @@ cdef class AgentIndex:
                 bits = &self.skill_bits[req.skill[j], req.level[j] - 1, 0]
                 for w in range(nw):
                     acc[w] &= bits[w]
-        for x in exclude:
-            if 0 <= x < self.size:
-                v = x
-                acc[v >> 6] &= ~((<uint64_t>1) << (v & 63))
+        for i in range(nfew):
+            self._drop(acc, few[i])
+        if rest is not None:
+            for v in rest:
+                self._drop(acc, v)
         for w in range(nw):
             m = acc[w]
             base = w << 6
@@ -283,6 +303,10 @@ cdef class AgentIndex:
                 m &= m - 1
                 n += 1
         return n
+
+    cdef inline void _drop(self, uint64_t* acc, int64_t a) noexcept:
+        if a < self.size:
+            acc[a >> 6] &= ~((<uint64_t>1) << (a & 63))
 
     cdef Py_ssize_t _filter(self, Py_ssize_t n, uint64_t groups, double now) noexcept:
         # Keeps the candidates whose lease holds at `now` and whose groups match. Rows are

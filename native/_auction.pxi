@@ -14,7 +14,7 @@ cdef int64_t STALE = 4611686018427387904  # the bound of a person with no cache 
 
 
 cdef struct Pair:
-    int32_t obj  # the agent: its slot, then its number in the auction
+    int32_t obj  # the agent: its slot, then its number in the auction (a person, in a column)
     uint32_t ben  # unscaled benefit
 
 
@@ -26,10 +26,9 @@ cdef struct Auction:
     # Person i's agents: rstart[i]..rstart[i + 1] in row, ascending, then its dummy.
     const Py_ssize_t* rstart
     const Pair* row
-    # Agent j's persons: cstart[j]..cstart[j + 1] in cper/cben, ascending.
+    # Agent j's persons: cstart[j]..cstart[j + 1] in col, ascending, with the benefits.
     const Py_ssize_t* cstart
-    const int32_t* cper
-    const uint32_t* cben
+    const Pair* col
     int64_t* price  # n_obj
     int64_t* owner  # n_obj
     int64_t* profit  # n

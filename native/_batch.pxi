@@ -5,7 +5,6 @@ from libc.stdint cimport uint32_t
 cdef int64_t MAX_BENEFIT = 2147483648
 
 include "_auction.pxi"
-include "_scratch.pxi"
 
 
 cdef struct Edges:
@@ -15,7 +14,7 @@ cdef struct Edges:
     Py_ssize_t cap
     int64_t max_ben
     int64_t max_obj
-    Pool* pool
+    Buffers* bufs
 
 
 cdef int reserve(Edges* e, Py_ssize_t more) except -1:
@@ -24,14 +23,15 @@ cdef int reserve(Edges* e, Py_ssize_t more) except -1:
         return 0
     while cap < e.n + more:
         cap *= 2
-    e.pair = <Pair*>take(&e.pool.pair, cap * sizeof(Pair), True)
+    e.pair = <Pair*>take(&e.bufs.pair, cap * sizeof(Pair), True)
     e.cap = cap
     return 0
 
 
 cdef struct Scoring:
     # What pair scores read: the index's arrays and weights, and per agent the terms that do not
-    # depend on the task, computed once per batch (done[a] says whether they are there yet).
+    # depend on the task, computed once per batch (done[a] says whether they are there yet),
+    # in bufs.agent: size values of load, then of idle, then of done.
     const uint8_t* levels
     Py_ssize_t width
     const double* hot
@@ -39,6 +39,27 @@ cdef struct Scoring:
     uint8_t* done
     double* load
     double* idle
+    Py_ssize_t size
+    Buffers* bufs
+
+
+cdef int track(AgentIndex ag, Scoring* sc) except -1:
+    # Points sc at the index's arrays, which move when it grows (a task's sequences may run
+    # Python code that adds agents), and makes room for the terms of new slots, not done yet.
+    cdef Py_ssize_t old = sc.size, new = ag.size
+    cdef char* p
+    sc.levels, sc.width, sc.hot = &ag.levels[0, 0], ag.width, &ag.hot[0, 0]
+    if new == old:
+        return 0
+    p = take(&sc.bufs.agent, new * (2 * sizeof(double) + 1), True)
+    memmove(p + 2 * sizeof(double) * new, p + 2 * sizeof(double) * old, old)  # the last first
+    memset(p + 2 * sizeof(double) * new + old, 0, new - old)
+    memmove(p + sizeof(double) * new, p + sizeof(double) * old, sizeof(double) * old)
+    sc.load = <double*>p
+    sc.idle = sc.load + new
+    sc.done = <uint8_t*>(sc.idle + new)
+    sc.size = new
+    return 0
 
 
 cdef int task_edges(AgentIndex ag, object task, Scoring* sc, Edges* out) except -1:
@@ -51,6 +72,7 @@ cdef int task_edges(AgentIndex ag, object task, Scoring* sc, Edges* out) except 
     load_terms(&pref, pref_skills, pref_levels, ag.n_skills)
     cdef uint64_t g = groups
     check_priority(priority)
+    cdef int64_t prio = priority
     check_target(target)
     cdef double tgt = target, sn = since, now = sc.now
     if isnan(sn):
@@ -61,11 +83,12 @@ cdef int task_edges(AgentIndex ag, object task, Scoring* sc, Edges* out) except 
     urgency = wait / tgt
     if not urgency < 100.0:
         urgency = 100.0
-    n = ag._filter(ag._collect(channel, &req, exc), g, now)
+    n = ag._filter(ag._collect(channel, &req, exc), g, now)  # the task's last Python code
+    track(ag, sc)
     reserve(out, n)
     # The task's own terms, as the twin computes them; added last, in the twin's order.
-    if score_pairs(sc, &ag.cand[0], n, &pref, req.base,
-                   ag.w_prio * (<double>(<int64_t>priority) / 10.0), ag.w_sla * urgency, out):
+    if score_pairs(sc, &ag.cand[0], n, &pref, req.base, ag.w_prio * (<double>prio / 10.0),
+                   ag.w_sla * urgency, out):
         raise ValueError("pair score out of range; weights or priority too large")
     return 0
 
@@ -100,27 +123,24 @@ cdef bint score_pairs(Scoring* sc, const int64_t* cand, Py_ssize_t n, const Term
 
 
 def batch_match(AgentIndex agents not None, tasks, double now):
-    cdef Py_ssize_t nt = len(tasks), t, size = agents.size
+    cdef Py_ssize_t nt = len(tasks), t
     cdef Edges edges
     cdef Scoring sc
-    cdef Pool private
-    cdef Pool* pool
+    cdef Buffers private
+    cdef Buffers* bufs
     check_now(now)
     result = [-1] * nt
     off = np.zeros(nt + 1, np.int64)
     cdef int64_t[::1] offv = off
-    sc.levels, sc.width, sc.hot = &agents.levels[0, 0], agents.width, &agents.hot[0, 0]
     sc.w_fit, sc.w_load, sc.w_idle = agents.w_fit, agents.w_load, agents.w_idle
     sc.half_life, sc.now = agents.half_life, now
-    pool = pool_open(&private)
+    bufs = agents.scratch.open(&private)
     try:
-        sc.load = <double*>take(&pool.agent, size * (2 * sizeof(double) + 1), False)
-        sc.idle = sc.load + size
-        sc.done = <uint8_t*>(sc.idle + size)
-        memset(sc.done, 0, size)
-        edges.pool = pool
-        edges.pair = <Pair*>pool.pair.p
-        edges.cap = pool.pair.size // sizeof(Pair)
+        sc.bufs, sc.size = bufs, 0
+        track(agents, &sc)
+        edges.bufs = bufs
+        edges.pair = <Pair*>bufs.pair.p
+        edges.cap = bufs.pair.size // sizeof(Pair)
         edges.n = edges.max_ben = 0
         edges.max_obj = -1
         for t in range(nt):
@@ -129,7 +149,7 @@ def batch_match(AgentIndex agents not None, tasks, double now):
         if edges.n:
             solve(nt, &offv[0], &edges, result)
     finally:
-        pool_close(pool, &private)
+        agents.scratch.close(bufs)
     return result
 
 
@@ -141,7 +161,7 @@ cdef int solve(Py_ssize_t nt, const int64_t* off, Edges* edges, list result) exc
     cdef Auction s
     if no >= 2147483647:  # objects and persons are numbered in int32
         raise MemoryError("batch too large")
-    cdef char* block = take(&edges.pool.block, 8 * wide + 4 * narrow, False)
+    cdef char* block = take(&edges.bufs.block, 8 * wide + 4 * narrow, False)
     cdef Py_ssize_t* live = <Py_ssize_t*>block
     cdef int32_t* slot = <int32_t*>(block + 8 * wide)
     prepare(&s, nt, off, edges, live, <int64_t*>(live + nt), slot)
@@ -165,18 +185,17 @@ cdef void prepare(Auction* s, Py_ssize_t nt, const int64_t* off, Edges* edges, P
     rstart[n] = E
     s.scale = nt + 1
     s.n, s.rstart, s.row = n, rstart, edges.pair
-    m = columns(s, edges, narrow, rstart + nt + 1, narrow + fd)
+    m = columns(s, edges, narrow, rstart + nt + 1, <Pair*>(narrow + fd))
     s.n_obj, s.first_dummy = m + n, m
     init_work(s, <int64_t*>(rstart + nt + 1 + m + 1), narrow + fd + 2 * E)
 
 
 cdef Py_ssize_t columns(Auction* s, Edges* edges, int32_t* slot, Py_ssize_t* cstart,
-                        int32_t* cper) noexcept:
+                        Pair* col) noexcept:
     # Numbers the eligible agents 0..m - 1 in slot order, in place in the pairs (slot[] maps
     # them back), and lists each one's persons, ascending, with the benefits: what its reverse
-    # bids scan. cstart takes m + 1 values, cper E and the benefits E after it. Returns m.
+    # bids scan. cstart takes m + 1 values, col E pairs. Returns m.
     cdef Py_ssize_t e, i, a, j, c, m = 0, E = edges.n, size = edges.max_obj + 1
-    cdef uint32_t* cben = <uint32_t*>(cper + E)
     cdef Pair* pair = edges.pair
     for a in range(size):
         slot[a] = 0
@@ -195,8 +214,8 @@ cdef Py_ssize_t columns(Auction* s, Edges* edges, int32_t* slot, Py_ssize_t* cst
             j = slot[pair[e].obj]
             pair[e].obj = <int32_t>j
             c = cstart[j]
-            cper[c] = <int32_t>i
-            cben[c] = pair[e].ben
+            col[c].obj = <int32_t>i
+            col[c].ben = pair[e].ben
             cstart[j] = c + 1
     for j in range(m, 0, -1):
         cstart[j] = cstart[j - 1]
@@ -206,7 +225,7 @@ cdef Py_ssize_t columns(Auction* s, Edges* edges, int32_t* slot, Py_ssize_t* cst
         if slot[a] >= 0:
             slot[j] = <int32_t>a
             j += 1
-    s.cstart, s.cper, s.cben = cstart, cper, cben
+    s.cstart, s.col = cstart, col
     return m
 
 

@@ -208,6 +208,7 @@ cdef list topk_finish(TopK* t, Cand* stack):
     return out
 
 
+include "_scratch.pxi"
 include "_agents.pxi"
 include "_tasks.pxi"
 include "_batch.pxi"

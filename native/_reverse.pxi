@@ -64,13 +64,12 @@ cdef void rrebuild(Auction* s, int64_t j) noexcept nogil:
     cdef int64_t vals[RCACHE]
     cdef int32_t* rp = s.rp + j * RCACHE
     cdef int64_t* rb = s.rb + j * RCACHE
-    cdef const int32_t* per = s.cper + s.cstart[j]
-    cdef const uint32_t* ben = s.cben + s.cstart[j]
+    cdef const Pair* col = s.col + s.cstart[j]
     cdef Py_ssize_t c, nc = s.cstart[j + 1] - s.cstart[j], n = 0, p
     cdef int64_t t = NEG, v, w
     for c in range(nc):
-        w = <int64_t>ben[c] * s.scale
-        v = w - s.profit[per[c]]
+        w = <int64_t>col[c].ben * s.scale
+        v = w - s.profit[col[c].obj]
         if n == RCACHE:
             if v <= vals[RCACHE - 1]:
                 t = max(t, v)
@@ -84,7 +83,7 @@ cdef void rrebuild(Auction* s, int64_t j) noexcept nogil:
             rb[p] = rb[p - 1]
             p -= 1
         vals[p] = v
-        rp[p] = per[c]
+        rp[p] = col[c].obj
         rb[p] = w
         n += 1
     s.rlen[j] = n
@@ -121,7 +120,7 @@ cdef void lower_bounds(Auction* s, int64_t j) noexcept nogil:
         lower_bound(s, j - s.first_dummy, -price)
         return
     for c in range(s.cstart[j], s.cstart[j + 1]):
-        lower_bound(s, s.cper[c], <int64_t>s.cben[c] * s.scale - price)
+        lower_bound(s, s.col[c].obj, <int64_t>s.col[c].ben * s.scale - price)
 
 
 cdef inline void lower_bound(Auction* s, Py_ssize_t i, int64_t v) noexcept nogil:

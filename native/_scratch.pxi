@@ -1,12 +1,13 @@
-# Scratch memory of batch_match: included by _batch.pxi.
+# Scratch memory of batch_match, owned by each AgentIndex: included by _kernel.pyx.
 #
 # A batch of 1,000 tasks needs a few megabytes. Allocated and freed on every call, malloc hands
 # them back to the system and the next call pays a page fault for each of its pages, a fifth of
-# its time. So they stay allocated from call to call. Only a call that holds POOL uses it, and
-# batch_match never releases the GIL; a call made meanwhile (a task's sequences may run Python
-# code) gets buffers of its own.
+# its time. So an index keeps its buffers from call to call, and two indexes never share them.
+# Only the call that opened them uses them, and batch_match never releases the GIL; a call on
+# the same index made meanwhile (a task's sequences may run Python code) gets buffers of its own.
 
-from libc.string cimport memset
+from libc.string cimport memmove, memset
+
 
 cdef struct Buffer:
     char* p
@@ -14,14 +15,10 @@ cdef struct Buffer:
     size_t used  # the most this call asked for
 
 
-cdef struct Pool:
+cdef struct Buffers:
     Buffer agent  # per agent slot: the batch's scoring terms
     Buffer pair  # per eligible (task, agent) pair
     Buffer block  # everything the auction needs (solve)
-    bint busy
-
-
-cdef Pool POOL
 
 
 cdef char* take(Buffer* b, size_t need, bint keep) except NULL:
@@ -53,17 +50,30 @@ cdef void settle(Buffer* b, bint own) noexcept:
     b.used = 0
 
 
-cdef Pool* pool_open(Pool* private) noexcept:
-    if POOL.busy:
-        memset(private, 0, sizeof(Pool))
-        return private
-    POOL.busy = True
-    return &POOL
+@cython.final
+cdef class BatchScratch:
+    """Buffers batch_match keeps between calls on one AgentIndex."""
 
+    cdef Buffers kept
+    cdef bint busy
 
-cdef void pool_close(Pool* pool, Pool* private) noexcept:
-    cdef bint own = pool == private
-    settle(&pool.agent, own)
-    settle(&pool.pair, own)
-    settle(&pool.block, own)
-    pool.busy = False
+    cdef Buffers* open(self, Buffers* private) noexcept:
+        # The kept buffers, or the zeroed private ones when a call already holds them.
+        if self.busy:
+            memset(private, 0, sizeof(Buffers))
+            return private
+        self.busy = True
+        return &self.kept
+
+    cdef void close(self, Buffers* bufs) noexcept:
+        cdef bint own = bufs != &self.kept
+        settle(&bufs.agent, own)
+        settle(&bufs.pair, own)
+        settle(&bufs.block, own)
+        if not own:
+            self.busy = False
+
+    def __dealloc__(self):
+        free(self.kept.agent.p)
+        free(self.kept.pair.p)
+        free(self.kept.block.p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable, Collection, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -134,6 +135,70 @@ def test_batch_is_optimal_at_scale(k: ModuleType, seed: int) -> None:
     n_agents, n_tasks = rng.randint(30, 60), rng.randint(40, 90)
     ix, tasks = random_batch(k, rng, n_agents, n_tasks)
     assert_optimal_and_maximal(ix, tasks, k.batch_match(ix, tasks, 100.0), n_agents)
+
+
+class Meddler(Collection[int]):
+    """Exclusions that run `fn` each time the kernel iterates them."""
+
+    def __init__(self, fn: Callable[[], object], slots: Collection[int] = ()) -> None:
+        self.fn = fn
+        self.slots = slots
+
+    def __iter__(self) -> Iterator[int]:
+        self.fn()
+        return iter(self.slots)
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def __contains__(self, x: object) -> bool:
+        return x in self.slots
+
+
+def test_batch_buffers_belong_to_their_index(k: ModuleType) -> None:
+    # Batches on two indexes interleave, and run from inside another batch on the same index or
+    # the other one (a task's exclusions are Python code): each answer is the one it gets alone.
+    ix, tasks = random_batch(k, random.Random(3), 60, 90)
+    other, other_tasks = random_batch(k, random.Random(4), 50, 70)
+    want, other_want = k.batch_match(ix, tasks, 100.0), k.batch_match(other, other_tasks, 100.0)
+    inner: list[list[int]] = []
+
+    def meddle() -> None:
+        inner.append(k.batch_match(ix, tasks, 100.0))
+        inner.append(k.batch_match(other, other_tasks, 100.0))
+
+    meddled = list(tasks)
+    meddled[45] = (*tasks[45][:9], Meddler(meddle, tasks[45][9]))
+    assert k.batch_match(ix, meddled, 100.0) == k.batch_match(ix, tasks, 100.0) == want
+    assert inner == [want, other_want]
+    assert k.batch_match(other, other_tasks, 100.0) == other_want
+
+
+def test_index_may_grow_under_a_running_call(k: ModuleType) -> None:
+    # A task's exclusions add agents far past the index's size, so its arrays move while the
+    # call runs: the call reads them afresh, and the new agents (not routable) change nothing.
+    ix, tasks = random_batch(k, random.Random(5), 60, 90)
+    want = k.batch_match(ix, tasks, 100.0)
+    query = (*tasks[0][:6], 100.0)
+    ranked = ix.rank(*query, (), 10)
+    slots = iter(range(1000, 10**6, 3000))
+
+    def grow() -> None:
+        ix.set_agent(next(slots), [0] * S, 1, 100, CAPS)
+
+    meddled = [(*t[:9], Meddler(grow, t[9])) if i % 10 == 0 else t for i, t in enumerate(tasks)]
+    assert k.batch_match(ix, meddled, 100.0) == want
+    assert ix.rank(*query, Meddler(grow), 10) == ranked
+
+
+def test_many_exclusions(k: ModuleType) -> None:
+    ix, tasks = random_batch(k, random.Random(6), 60, 40)
+    query = (*tasks[0][:6], 100.0)
+    out = [-5, 10**30, *range(0, 100, 2)]
+    assert ix.rank(*query, out, 100) == [a for a in ix.rank(*query, (), 100) if a % 2][:100]
+    want = k.batch_match(ix, [(*t[:9], range(0, 60, 2)) for t in tasks], 100.0)
+    assert want == k.batch_match(ix, [(*t[:9], out) for t in tasks], 100.0)
+    assert all(a < 0 or a % 2 for a in want)
 
 
 @pytest.mark.parametrize("schedule", [(2, 1, 2), (8, 8, 3), (3, 10**6, 16)])
