@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -87,42 +86,6 @@ async def post_n(session: aiohttp.ClientSession, url: str, total: int, concurren
             tally.in_window += status is not None and 200 <= status < 300
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return tally
-
-
-async def open_loop(
-    session: aiohttp.ClientSession,
-    url: str,
-    rate: float,
-    duration: float,
-    on_created: Callable[[str, float], None],
-) -> Tally:
-    """Post at a fixed `rate` whatever the answers take; `on_created(id, sent_at)` per 201."""
-    tally = Tally()
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def one(n: int) -> None:
-        sent = time.perf_counter()
-        try:
-            status, raw = await post(session, url, BODIES[n % len(BODIES)])
-        except aiohttp.ClientError:
-            tally.errors += 1
-            return
-        tally.statuses[status] += 1
-        if status == 201:
-            tally.in_window += 1
-            on_created(orjson.loads(raw)["id"], sent)
-
-    start = time.perf_counter()
-    launched = 0
-    while (now := time.perf_counter()) < start + duration:
-        for _ in range(int((now - start) * rate) - launched):
-            launched += 1
-            task = asyncio.create_task(one(launched))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        await asyncio.sleep(0.001)
-    await asyncio.gather(*tasks)
     return tally
 
 

@@ -19,7 +19,6 @@ from bench.load_client import (
     BODIES,
     Tally,
     connector,
-    open_loop,
     post,
     post_n,
     put_agents,
@@ -161,12 +160,11 @@ async def latency(
     the desks' work in flight is not waited for (desks that hold what they accept)."""
     sent: dict[str, float] = {}
     desks.offers.clear()
-    async with aiohttp.ClientSession(connector=connector(s.concurrency)) as session:
-        cpu_meter = meter(daemon)
-        tally = await open_loop(
-            session, f"{daemon.base}/v1/interactions", rate, s.latency_duration, sent.__setitem__
-        )
-        cpu = cpu_meter.read()
+    cpu_meter = meter(daemon)
+    tally = await load_raw.open_loop(
+        f"{daemon.base}/v1/interactions", rate, s.latency_duration, sent.__setitem__
+    )
+    cpu = cpu_meter.read()
     await drain(daemon, desks, settle=settle)
     waits = sorted(desks.offers[ix] - t for ix, t in sent.items() if ix in desks.offers)
     if not waits:

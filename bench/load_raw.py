@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import cast
 from urllib.parse import urlsplit
+
+import orjson
 
 from bench.load_client import BODIES, Tally
 
@@ -28,7 +31,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
-        self.answer: asyncio.Future[int] | None = None
+        self.answer: asyncio.Future[tuple[int, bytes]] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -38,19 +41,20 @@ class _Connection(asyncio.Protocol):
         if self.answer is None or self.answer.done():
             return
         try:
-            status = self._complete()
+            answer = self._complete()
         except ProtocolError as err:
             self.answer.set_exception(err)
             return
-        if status is not None:
-            self.answer.set_result(status)
+        if answer is not None:
+            self.answer.set_result(answer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.answer is not None and not self.answer.done():
             self.answer.set_exception(ConnectionError("connection closed"))
 
-    def _complete(self) -> int | None:
-        """The status of the answer in the buffer, once all of it arrived (then removed)."""
+    def _complete(self) -> tuple[int, bytes] | None:
+        """The status and body of the answer in the buffer, once all of it arrived (then
+        removed)."""
         head_end = self.buffer.find(b"\r\n\r\n")
         if head_end < 0:
             return None
@@ -63,15 +67,23 @@ class _Connection(asyncio.Protocol):
         end = head_end + 4 + length
         if len(self.buffer) < end:
             return None
+        body = bytes(self.buffer[head_end + 4 : end])
         del self.buffer[:end]
-        return int(head[9:12])
+        return int(head[9:12]), body
 
-    async def send(self, request: bytes) -> int:
-        """Send one request; its answer's status."""
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        """Send one request; its answer's status and body."""
         assert self.transport is not None
         self.answer = asyncio.get_running_loop().create_future()
         self.transport.write(request)
         return await self.answer
+
+
+async def _connect(url: str, n: int) -> list[tuple[asyncio.BaseTransport, _Connection]]:
+    parts = urlsplit(url)
+    loop = asyncio.get_running_loop()
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    return [await loop.create_connection(_Connection, host, port) for _ in range(n)]
 
 
 def requests(url: str) -> list[bytes]:
@@ -85,10 +97,7 @@ def requests(url: str) -> list[bytes]:
 
 async def closed_loop(url: str, concurrency: int, warmup: float, duration: float) -> Tally:
     """`concurrency` connections posting back to back; counts the 2xx inside the window."""
-    parts = urlsplit(url)
-    loop = asyncio.get_running_loop()
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    made = [await loop.create_connection(_Connection, host, port) for _ in range(concurrency)]
+    made = await _connect(url, concurrency)
     prebuilt = requests(url)
     tally = Tally()
     start = time.perf_counter() + warmup
@@ -98,7 +107,7 @@ async def closed_loop(url: str, concurrency: int, warmup: float, duration: float
         n = first
         while time.perf_counter() < end:
             try:
-                status = await conn.send(prebuilt[n % len(prebuilt)])
+                status, _ = await conn.send(prebuilt[n % len(prebuilt)])
             except (ConnectionError, ProtocolError):
                 tally.errors += 1
                 return
@@ -109,6 +118,52 @@ async def closed_loop(url: str, concurrency: int, warmup: float, duration: float
 
     try:
         await asyncio.gather(*(worker(conn, i) for i, (_, conn) in enumerate(made)))
+    finally:
+        for transport, _ in made:
+            transport.close()
+    return tally
+
+
+async def open_loop(
+    url: str,
+    rate: float,
+    duration: float,
+    on_created: Callable[[str, float], None],
+    connections: int = 64,
+) -> Tally:
+    """Post at a fixed `rate` whatever the answers take, over `connections` keep-alive
+    sockets; `on_created(id, scheduled_at)` per 201. A post waiting for a free socket is late
+    from when it was due, so a slow server cannot hide behind the driver."""
+    made = await _connect(url, connections)
+    prebuilt = requests(url)
+    due: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
+    tally = Tally()
+
+    async def worker(conn: _Connection) -> None:
+        while (item := await due.get()) is not None:
+            n, scheduled = item
+            try:
+                status, body = await conn.send(prebuilt[n % len(prebuilt)])
+            except (ConnectionError, ProtocolError):
+                tally.errors += 1
+                return
+            tally.statuses[status] += 1
+            if status == 201:
+                tally.in_window += 1
+                on_created(orjson.loads(body)["id"], scheduled)
+
+    workers = [asyncio.create_task(worker(conn)) for _, conn in made]
+    try:
+        start = time.perf_counter()
+        launched = 0
+        while (now := time.perf_counter()) < start + duration:
+            while launched < int((now - start) * rate):
+                due.put_nowait((launched, start + launched / rate))
+                launched += 1
+            await asyncio.sleep(0.001)
+        for _ in workers:
+            due.put_nowait(None)
+        await asyncio.gather(*workers)
     finally:
         for transport, _ in made:
             transport.close()

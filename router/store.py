@@ -18,6 +18,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from router.config.model import RoutingConfig
 from router.errors import Conflict
 from router.keys import Keys
+from router.redis_client import pipelined
 
 IDEMPOTENCY_TTL = 24 * 3600
 Arg = str | int | float | bytes
@@ -256,12 +257,9 @@ class Store:
         return [_outcome(r) for r in results]
 
     async def _pipeline(self, ops: Sequence[Op]) -> list[Any]:
-        # EVALSHA by hand: redis-py's Script objects add a SCRIPT EXISTS round trip per pipeline.
-        async with self.client.pipeline(transaction=False) as pipe:
-            for op in ops:
-                pipe.evalsha(op.script.sha, len(op.keys), *op.keys, *op.args)
-            results: list[Any] = await pipe.execute(raise_on_error=False)
-        return results
+        # EVALSHA by hand: redis-py's Script objects add a SCRIPT EXISTS round trip per call.
+        commands = [("EVALSHA", op.script.sha, len(op.keys), *op.keys, *op.args) for op in ops]
+        return await pipelined(self.client, commands)
 
     async def load_scripts(self) -> None:
         """Load every script into Redis's cache."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from router.redis_client import pipelined
 
 
 async def test_values_round_trip(client: aioredis.Redis) -> None:
@@ -18,3 +21,18 @@ async def test_two_word_commands_are_split(client: aioredis.Redis) -> None:
 async def test_bytes_pass_unchanged(client: aioredis.Redis) -> None:
     await client.set("b", b"\x00\xff\r\n")
     assert await client.get("b") == b"\x00\xff\r\n"
+
+
+async def test_pipelined_replies_come_back_in_order(client: aioredis.Redis) -> None:
+    commands = [("SET", "k", 1), ("INCRBY", "k", 41), ("GET", "k")]
+    assert await pipelined(client, commands) == [b"OK", 42, b"42"]
+
+
+async def test_an_error_reply_takes_its_commands_place(client: aioredis.Redis) -> None:
+    replies = await pipelined(client, [("SET", "k", "x"), ("INCR", "k"), ("GET", "k")])
+    assert isinstance(replies[1], ResponseError) and replies[2] == b"x"
+
+
+async def test_the_connection_is_usable_after_an_error_reply(client: aioredis.Redis) -> None:
+    await pipelined(client, [("EVALSHA", "0" * 40, 0)])
+    assert await client.ping() is True
