@@ -24,6 +24,8 @@ from redis.asyncio.connection import (
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+PROGRESS_CHECK = 0.1  # seconds between moves of a batch's deadline
+
 
 class _HiredisPacking:
     def pack_command(self, *args: Any) -> list[bytes]:
@@ -66,23 +68,41 @@ async def pipelined(client: aioredis.Redis, commands: Sequence[Sequence[Any]]) -
     its command's place, as redis-py's pipelines do with `raise_on_error=False`.
 
     redis-py's pipeline object costs about as much as the commands themselves at routerd's
-    rate: a command stack, response callbacks and a timeout armed per reply. Here the whole
-    batch gets one deadline, the connection's `socket_timeout`. A connection that failed or
-    timed out is dropped, never reused with replies still due on it.
+    rate: a command stack, response callbacks and a timeout armed per reply. Here the batch
+    has one deadline, `socket_timeout` after the last reply. A connection that failed or timed
+    out is dropped, never reused with replies still due on it.
     """
     pool: Any = client.connection_pool  # its get_connection is untyped
     conn = await pool.get_connection()
     try:
         packed = b"".join(hiredis.pack_command(tuple(c)) for c in commands)
         try:
-            async with asyncio.timeout(conn.socket_timeout):
-                await conn.send_packed_command(packed, check_health=False)
-                return [await _reply(conn) for _ in commands]
+            return await _exchange(conn, packed, len(commands))
         except TimeoutError:
             await conn.disconnect(nowait=True)
             raise RedisTimeoutError("timeout waiting for redis") from None
     finally:
         await pool.release(conn)
+
+
+async def _exchange(conn: Any, packed: bytes, n: int) -> list[Any]:
+    """Write the batch, read `n` replies; times out only after `socket_timeout` without one.
+
+    A rebuild may commit 100,000 transitions in one batch: the deadline moves with progress,
+    checked a few times a second rather than armed per reply.
+    """
+    limit: float | None = conn.socket_timeout
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(limit) as deadline:
+        await conn.send_packed_command(packed, check_health=False)
+        replies = []
+        moved = loop.time()
+        for _ in range(n):
+            replies.append(await _reply(conn))
+            if limit is not None and (now := loop.time()) - moved > PROGRESS_CHECK:
+                deadline.reschedule(now + limit)
+                moved = now
+        return replies
 
 
 async def _reply(conn: Any) -> Any:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from router.redis_client import pipelined
+from router.redis_client import connect, pipelined
 
 
 async def test_values_round_trip(client: aioredis.Redis) -> None:
@@ -36,3 +38,32 @@ async def test_an_error_reply_takes_its_commands_place(client: aioredis.Redis) -
 async def test_the_connection_is_usable_after_an_error_reply(client: aioredis.Redis) -> None:
     await pipelined(client, [("EVALSHA", "0" * 40, 0)])
     assert await client.ping() is True
+
+
+BUSY = """
+local t = redis.call('TIME')
+local stop = t[1] * 1000000 + t[2] + tonumber(ARGV[1])
+repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop
+return 1
+"""
+PAD = "x" * 20_000  # past Redis's 16 KB reads: it answers each call before reading the next
+
+
+async def test_a_batch_longer_than_the_timeout_completes_while_replies_flow(
+    redis_url: str,
+) -> None:
+    slow = connect(redis_url, socket_timeout=0.3)
+    try:
+        replies = await pipelined(slow, [("EVAL", BUSY, 0, 150_000, PAD)] * 6)  # 0.9 s in all
+    finally:
+        await slow.aclose()
+    assert replies == [1] * 6
+
+
+async def test_a_reply_slower_than_the_timeout_fails_the_batch(redis_url: str) -> None:
+    slow = connect(redis_url, socket_timeout=0.2)
+    try:
+        with pytest.raises(RedisTimeoutError):
+            await pipelined(slow, [("EVAL", BUSY, 0, 600_000)])
+    finally:
+        await slow.aclose()
