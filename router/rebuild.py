@@ -92,6 +92,10 @@ async def _read_ahead(
             found = await pending
             if n + 1 < len(chunks):
                 pending = asyncio.ensure_future(read(chunks[n + 1]))
+                # A task runs only when the loop gets control, and redis-py awaits a few times
+                # before it writes: without these the caller's work would run before the ask.
+                for _ in range(8):
+                    await asyncio.sleep(0)
             yield chunk, found
     finally:
         pending.cancel()
