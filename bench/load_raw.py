@@ -86,6 +86,17 @@ async def _connect(url: str, n: int) -> list[tuple[asyncio.BaseTransport, _Conne
     return [await loop.create_connection(_Connection, host, port) for _ in range(n)]
 
 
+async def _counted(conn: _Connection, request: bytes, tally: Tally) -> tuple[int, bytes] | None:
+    """One post, its answer counted in `tally`; None if the connection failed."""
+    try:
+        status, body = await conn.send(request)
+    except (ConnectionError, ProtocolError):
+        tally.errors += 1
+        return None
+    tally.statuses[status] += 1
+    return status, body
+
+
 def requests(url: str) -> list[bytes]:
     """The contacts of `BODIES` as complete POST requests to `url`."""
     parts = urlsplit(url)
@@ -106,12 +117,10 @@ async def closed_loop(url: str, concurrency: int, warmup: float, duration: float
     async def worker(conn: _Connection, first: int) -> None:
         n = first
         while time.perf_counter() < end:
-            try:
-                status, _ = await conn.send(prebuilt[n % len(prebuilt)])
-            except (ConnectionError, ProtocolError):
-                tally.errors += 1
+            answer = await _counted(conn, prebuilt[n % len(prebuilt)], tally)
+            if answer is None:
                 return
-            tally.statuses[status] += 1
+            status = answer[0]
             if 200 <= status < 300 and start <= time.perf_counter() < end:
                 tally.in_window += 1
             n += concurrency
@@ -142,12 +151,10 @@ async def open_loop(
     async def worker(conn: _Connection) -> None:
         while (item := await due.get()) is not None:
             n, scheduled = item
-            try:
-                status, body = await conn.send(prebuilt[n % len(prebuilt)])
-            except (ConnectionError, ProtocolError):
-                tally.errors += 1
+            answer = await _counted(conn, prebuilt[n % len(prebuilt)], tally)
+            if answer is None:
                 return
-            tally.statuses[status] += 1
+            status, body = answer
             if status == 201:
                 tally.in_window += 1
                 on_created(orjson.loads(body)["id"], scheduled)
