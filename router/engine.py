@@ -284,10 +284,7 @@ class Engine:
 
     def _requeue(self, task: Task, offer: Offer, reason: str, now: float, out: Out) -> None:
         out.append(d.Requeued(task.id, offer.agent, offer.id, reason))
-        max_wait = self.config.queues[task.queue].max_wait
-        if max_wait is not None and now >= task.arrived_at + max_wait:
-            self._finish(task, TaskState.EXPIRED, "max_wait", now, out)
-        else:
+        if not self._expire_if_overdue(task, now, out):
             self.dispatcher.place(task, now, out, None)
 
     # -- agents ----------------------------------------------------------------------------
@@ -350,6 +347,12 @@ class Engine:
         if task is None or task.state is not TaskState.QUEUED:
             return
         # A transfer starts a new leg; the previous leg's timer no longer applies.
+        self._expire_if_overdue(task, when, out)
+
+    def _expire_if_overdue(self, task: Task, now: float, out: Out) -> bool:
+        """End the task if it has waited past its queue's max wait; whether it did."""
         max_wait = self.config.queues[task.queue].max_wait
-        if max_wait is not None and when >= task.arrived_at + max_wait:
-            self._finish(task, TaskState.EXPIRED, "max_wait", when, out)
+        if max_wait is None or now < task.arrived_at + max_wait:
+            return False
+        self._finish(task, TaskState.EXPIRED, "max_wait", now, out)
+        return True
