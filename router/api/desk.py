@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 import orjson
+import structlog
 
 from router import events as e
 from router.api.bodies import Body, decode
@@ -15,6 +16,8 @@ from router.api.errors import describe
 from router.api.hub import Line
 from router.errors import Forbidden, InvalidInput, NotFound, RouterdError
 from router.service import Router
+
+log = structlog.get_logger("routerd.api")
 
 
 class Action(Body):
@@ -81,7 +84,9 @@ def handler(router: Router, agent_id: str, line: Line) -> Callable[[str], Awaita
         try:
             action = decode(frame.encode(), Action)
             ref = action.ref
-            await router.submit(_event(router, agent_id, action))
+            event = _event(router, agent_id, action)
+            await router.submit(event)
+            _log(event)
             reply: dict[str, Any] = {"type": "reply", "ref": ref, "ok": True}
         except RouterdError as err:
             _, body = describe(err)
@@ -91,3 +96,11 @@ def handler(router: Router, agent_id: str, line: Line) -> Callable[[str], Awaita
         line.send(orjson.dumps(reply).decode())
 
     return act
+
+
+def _log(event: e.Event) -> None:
+    """The lines the same action writes over HTTP; the stream's route bound agent_id."""
+    if isinstance(event, e.InteractionCompleted):
+        log.info("interaction_completed", interaction_id=event.interaction_id, via="socket")
+    elif isinstance(event, e.AgentStatusChanged):
+        log.info("agent_status_set", status=event.status, via="socket")

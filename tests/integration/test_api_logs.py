@@ -49,3 +49,16 @@ async def test_the_completion_line_names_the_interaction(api: Api, logged: Log) 
 async def test_the_status_line_names_the_agent(api: Api, logged: Log) -> None:
     await api.agent("a1", {"en": 3}, status="break")
     assert [line.get("agent_id") for line in logged("agent_status_set")] == ["a1"]
+
+
+async def test_a_completion_over_the_socket_is_logged_with_both_ids(api: Api, logged: Log) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="chat")
+    offer = await next_frame(ws, "offer")
+    await ws.send_json({"action": "accept", "offer_id": offer["offer_id"]})
+    await next_frame(ws, "reply")
+    await ws.send_json({"action": "complete", "interaction_id": ix})
+    await next_frame(ws, "reply")
+    lines = logged("interaction_completed")
+    assert [(line.get("interaction_id"), line.get("agent_id")) for line in lines] == [(ix, "a1")]
