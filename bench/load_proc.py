@@ -86,27 +86,6 @@ class CpuMeter:
         return {n: round(v, 2) for n, v in used.items()}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _terminate(pid: int, timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM a process we do not parent (the adopted redis), SIGKILL it if it lingers."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            return
-        time.sleep(0.02)
-
-
 def _stop_child(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
         proc.send_signal(sig)
@@ -196,9 +175,7 @@ class Daemon:
         """SIGTERM the daemon (it stops its Redis); then make sure that Redis is gone too."""
         if self.proc is not None:
             _stop_child(self.proc)
-        pid = self.redis_pid
-        if pid is not None and _alive(pid):
-            _terminate(pid)
+        EmbeddedRedis(self.data_dir).stop(STOP_TIMEOUT)  # the adopted one of a killed daemon
 
     def redis_used_memory(self) -> int:
         """Redis `used_memory` in bytes, read on the embedded server's unix socket."""

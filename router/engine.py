@@ -124,8 +124,11 @@ class Engine:
         """When the engine next needs a Tick (the earliest armed timer), if ever."""
         return self.timers.next_at()
 
-    def arm_escalation(self, task: Task) -> None:
-        """Arm the timer of the task's next escalation step, if any."""
+    def arm_waiting(self, task: Task) -> None:
+        """Arm the deadlines of a task's wait: its queue's max wait and next escalation step."""
+        max_wait = self.config.queues[task.queue].max_wait
+        if max_wait is not None:
+            self.timers.add(task.arrived_at + max_wait, TimerKind.MAX_WAIT, task.id)
         self.escalation.arm(task)
 
     def _fire_due(self, now: float, out: Out) -> None:
@@ -158,10 +161,7 @@ class Engine:
         task = new_task(self.config, ev, now, self.seq + 1)  # refuses before anything changes
         self.seq += 1
         self.tasks[task.id] = task
-        queue = self.config.queues[task.queue]
-        if queue.max_wait is not None:
-            self.timers.add(now + queue.max_wait, TimerKind.MAX_WAIT, task.id)
-        self.arm_escalation(task)
+        self.arm_waiting(task)
         return task
 
     def _completed(self, ev: e.InteractionCompleted, now: float, out: Out) -> None:

@@ -2,15 +2,15 @@
 
 A rebuild reads every live interaction, so it is written for 100,000 of them: one script call
 returns the routing fields of a few thousand interactions at once, tasks are built from
-templates per (queue, channel, priority, skills) rather than validated one by one, and each
-chunk is turned into tasks before the next is read, so raw replies never pile up.
+templates per (queue, channel, priority, skills) rather than validated one by one, and Redis
+reads the next chunk while routerd turns this one into tasks, one reply waiting at a time.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from contextlib import aclosing
+from typing import Any
 
 import orjson
 
@@ -22,7 +22,7 @@ from router.errors import InvalidInput
 from router.events import InteractionArrived
 from router.model import Offer, Task, TaskState
 from router.snapshot import load
-from router.store import Store, text
+from router.store import Store, pairs, text
 from router.tasks import escalate, new_task
 
 CHUNK = 4000
@@ -41,22 +41,22 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
     it. Offers whose deadline passed are requeued by the first tick; live ones keep theirs.
     """
     now = engine.clock()
-    ids = await _members(store, store.keys.agents)
-    agents = []
-
-    async def read_agents(chunk: list[str]) -> list[dict[str, str]]:
-        return await store.dump_all([store.keys.agent(a) for a in chunk])
-
-    async def read(chunk: list[str]) -> list[bytes | None]:
-        return await store.dump([store.keys.interaction(i) for i in chunk], FIELDS)
-
-    async for chunk, found in _read_ahead(ids, read_agents):
-        agents += [_agent(a, f, engine.config, now) for a, f in zip(chunk, found, strict=True)]
+    agents: list[dict[str, Any]] = []
+    chunks = list(_chunks(await _members(store, store.keys.agents)))
+    async with aclosing(store.dumps([[store.keys.agent(a) for a in c] for c in chunks])) as got:
+        for chunk in chunks:
+            found = await anext(got)
+            agents += [
+                _agent(a, pairs(f), engine.config, now) for a, f in zip(chunk, found, strict=True)
+            ]
     builder = _Builder(engine.config, {a["id"] for a in agents})
-    ids = await _members(store, store.keys.live)
-    async for chunk, values in _read_ahead(ids, read):
-        for n, ix in enumerate(chunk):
-            builder.add(ix, values[n * len(FIELDS) : (n + 1) * len(FIELDS)])
+    chunks = list(_chunks(await _members(store, store.keys.live)))
+    keys = [[store.keys.interaction(i) for i in c] for c in chunks]
+    async with aclosing(store.dumps(keys, FIELDS)) as got:
+        for chunk in chunks:
+            values = await anext(got)
+            for n, ix in enumerate(chunk):
+                builder.add(ix, values[n * len(FIELDS) : (n + 1) * len(FIELDS)])
     seq = max((t.seq for t in builder.tasks), default=0)
     sessions = await store.session_owners(now)
     decisions = load(engine, seq, agents, builder.tasks, builder.offers, sessions=sessions)
@@ -70,35 +70,6 @@ async def _members(store: Store, key: str) -> list[str]:
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for i in range(0, len(items), CHUNK):
         yield items[i : i + CHUNK]
-
-
-R = TypeVar("R")
-
-
-async def _read_ahead(
-    ids: list[str], read: Callable[[list[str]], Awaitable[R]]
-) -> AsyncIterator[tuple[list[str], R]]:
-    """Each chunk of `ids` with what `read` returned for it.
-
-    The next chunk is already asked for while the caller works on this one, so Redis runs its
-    script on its own core meanwhile instead of both sides waiting for each other in turn.
-    """
-    chunks = list(_chunks(ids))
-    if not chunks:
-        return
-    pending = asyncio.ensure_future(read(chunks[0]))
-    try:
-        for n, chunk in enumerate(chunks):
-            found = await pending
-            if n + 1 < len(chunks):
-                pending = asyncio.ensure_future(read(chunks[n + 1]))
-                # A task runs only when the loop gets control, and redis-py awaits a few times
-                # before it writes: without these the caller's work would run before the ask.
-                for _ in range(8):
-                    await asyncio.sleep(0)
-            yield chunk, found
-    finally:
-        pending.cancel()
 
 
 def _agent(agent_id: str, f: dict[str, str], config: RoutingConfig, now: float) -> dict[str, Any]:

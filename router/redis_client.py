@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import hiredis
@@ -103,6 +103,37 @@ async def _exchange(conn: Any, packed: bytes, n: int) -> list[Any]:
                 deadline.reschedule(now + limit)
                 moved = now
         return replies
+
+
+async def streamed(
+    client: aioredis.Redis, commands: Sequence[Sequence[Any]]
+) -> AsyncGenerator[Any, None]:
+    """The reply of each command in turn, over one connection; each next command is sent as
+    soon as the reply before it is in, so Redis works on it while the caller handles that reply.
+
+    Not sooner: Redis would then run the next command before it finished writing a large
+    reply, and the reply would wait for it. For a few large replies (a rebuild's chunks); each
+    has `socket_timeout`. Close the iterator (`contextlib.aclosing`) when stopping early: its
+    connection is then dropped, not reused with a reply still due on it.
+    """
+    pool: Any = client.connection_pool  # its get_connection is untyped
+    conn = await pool.get_connection()
+    due = False  # a reply is owed on the connection
+    try:
+        for n in range(len(commands)):
+            if n == 0:
+                await conn.send_packed_command(hiredis.pack_command(tuple(commands[0])))
+            due = True
+            reply = await conn.read_response()
+            if n + 1 < len(commands):
+                await conn.send_packed_command(hiredis.pack_command(tuple(commands[n + 1])))
+            else:
+                due = False
+            yield reply
+    finally:
+        if due:
+            await conn.disconnect(nowait=True)
+        await pool.release(conn)
 
 
 async def _reply(conn: Any) -> Any:

@@ -137,7 +137,8 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         while _alive(pid, self._proc):
             if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # it may just have exited
+                    os.kill(pid, signal.SIGKILL)
                 break
             time.sleep(0.02)
         if self._proc is not None:

@@ -135,11 +135,8 @@ def _task_from(t: dict[str, Any]) -> Task:
 def _restore_task(engine: Engine, task: Task, offers: dict[str, Offer]) -> bool:
     """Put the task back in place; True if it goes back to the backlog."""
     engine.tasks[task.id] = task
-    queue = engine.config.queues[task.queue]
     if task.state in (TaskState.QUEUED, TaskState.OFFERED):
-        if queue.max_wait is not None:
-            engine.timers.add(task.arrived_at + queue.max_wait, TimerKind.MAX_WAIT, task.id)
-        engine.arm_escalation(task)
+        engine.arm_waiting(task)
     if task.state is TaskState.QUEUED:
         return _restore_waiting(engine, task)
     agent = engine.roster.get(task.agent or "")

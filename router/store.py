@@ -6,7 +6,7 @@ events in one pipeline (one round trip) and the tests can run them one at a time
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
@@ -18,7 +18,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from router.config.model import RoutingConfig
 from router.errors import Conflict
 from router.keys import Keys
-from router.redis_client import pipelined
+from router.redis_client import pipelined, streamed
 
 IDEMPOTENCY_TTL = 24 * 3600
 Arg = str | int | float | bytes
@@ -80,9 +80,8 @@ class Store:
             "transfer", "withdraw",
         )  # fmt: skip
         self._scripts = {n: client.register_script(prelude + _lua(n)) for n in names}
-        for name in ("update", "session"):
+        for name in ("update", "session", "dump"):
             self._scripts[name] = client.register_script(_lua(name))
-        self._scripts["dump"] = client.register_script(_lua("dump"))
         self._rules = {name: _capacity_rules(config, name) for name in config.channels}
 
     # -- building transitions --------------------------------------------------------------
@@ -331,10 +330,20 @@ class Store:
         values: list[bytes | None] = await self._scripts["dump"](keys=keys, args=fields)
         return values
 
-    async def dump_all(self, keys: Sequence[str]) -> list[dict[str, str]]:
-        """Every field of every hash in `keys`, in one reply (for rebuilds)."""
-        replies: list[list[bytes]] = await self._scripts["dump"](keys=keys, args=[])
-        return [{text(r[i]): text(r[i + 1]) for i in range(0, len(r), 2)} for r in replies]
+    def dumps(
+        self, chunks: Sequence[Sequence[str]], fields: Sequence[str] = ()
+    ) -> AsyncGenerator[Any, None]:
+        """A `dump` reply per chunk of hash keys (with no `fields`, a field, value, ... list per
+        hash), Redis reading the next chunk while the caller works on this one (for rebuilds)."""
+        # EVAL, not EVALSHA: a rebuild follows a Redis restart, whose script cache is empty.
+        script = self._scripts["dump"].script
+        commands = [("EVAL", script, len(keys), *keys, *fields) for keys in chunks]
+        return streamed(self.client, commands)
+
+
+def pairs(flat: Sequence[bytes]) -> dict[str, str]:
+    """A field, value, field, value... reply as a dict."""
+    return {text(flat[i]): text(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
 def ingested(outcome: Outcome, interaction_id: str) -> Ingested:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgspec
 import orjson
 import structlog
 
@@ -88,11 +87,9 @@ def handler(router: Router, agent_id: str, line: Line) -> Callable[[str], Awaita
             await router.submit(event)
             _log(event)
             reply: dict[str, Any] = {"type": "reply", "ref": ref, "ok": True}
-        except RouterdError as err:
+        except RouterdError as err:  # `decode` turns every malformed frame into InvalidInput
             _, body = describe(err)
             reply = {"type": "reply", "ref": ref, "ok": False, **body}
-        except msgspec.MsgspecError as err:
-            reply = {"type": "reply", "ref": ref, "ok": False, "error": str(err)}
         line.send(orjson.dumps(reply).decode())
 
     return act

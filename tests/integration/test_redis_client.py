@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
+
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from router.redis_client import connect, pipelined
+from router.redis_client import connect, pipelined, streamed
 
 
 async def test_values_round_trip(client: aioredis.Redis) -> None:
@@ -67,3 +69,16 @@ async def test_a_reply_slower_than_the_timeout_fails_the_batch(redis_url: str) -
             await pipelined(slow, [("EVAL", BUSY, 0, 600_000)])
     finally:
         await slow.aclose()
+
+
+async def test_streamed_replies_come_back_in_order(client: aioredis.Redis) -> None:
+    await client.rpush("l", "a", "b", "c")
+    commands = [("LINDEX", "l", i) for i in range(3)]
+    assert [r async for r in streamed(client, commands)] == [b"a", b"b", b"c"]
+
+
+async def test_a_stream_closed_early_leaves_the_client_usable(client: aioredis.Redis) -> None:
+    await client.mset({"a": "1", "b": "2"})
+    async with aclosing(streamed(client, [("GET", "a")] * 5)) as replies:
+        await anext(replies)
+    assert await client.get("b") == b"2"  # not the "1" still owed on the stream's connection
