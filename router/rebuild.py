@@ -21,7 +21,7 @@ from router.engine import Engine
 from router.errors import InvalidInput
 from router.events import InteractionArrived
 from router.model import Offer, Task, TaskState
-from router.snapshot import load
+from router.snapshot import Loader
 from router.store import Store, pairs, text
 from router.tasks import escalate, new_task
 
@@ -49,17 +49,22 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
             agents += [
                 _agent(a, pairs(f), engine.config, now) for a, f in zip(chunk, found, strict=True)
             ]
+    loader = Loader(engine)
+    loader.agents(agents)
     builder = _Builder(engine.config, {a["id"] for a in agents})
     chunks = list(_chunks(await _members(store, store.keys.live)))
     keys = [[store.keys.interaction(i) for i in c] for c in chunks]
+    seq = 0
     async with aclosing(store.dumps(keys, FIELDS)) as got:
         for chunk in chunks:
             values = await anext(got)
             for n, ix in enumerate(chunk):
                 builder.add(ix, values[n * len(FIELDS) : (n + 1) * len(FIELDS)])
-    seq = max((t.seq for t in builder.tasks), default=0)
+            tasks, offers = builder.take()
+            seq = max(seq, max((t.seq for t in tasks), default=0))
+            loader.tasks(tasks, offers)
     sessions = await store.session_owners(now)
-    decisions = load(engine, seq, agents, builder.tasks, builder.offers, sessions=sessions)
+    decisions = loader.finish(seq, sessions)
     return decisions, builder.held
 
 
@@ -127,6 +132,12 @@ class _Builder:
             self.offers[offer] = Offer(offer, ix, agent, float(deadline or 0.0))
         self.tasks.append(task)
         self.held[ix] = Held(queue, channel, agent or "", offer or "", task.session or "")
+
+    def take(self) -> tuple[list[Task], dict[str, Offer]]:
+        """The tasks and open offers added since the last take."""
+        tasks, offers = self.tasks, self.offers
+        self.tasks, self.offers = [], {}
+        return tasks, offers
 
     def _template(
         self, queue: bytes | None, channel: bytes | None, prio: bytes | None, skills: bytes | None

@@ -83,19 +83,44 @@ def load(
     *,
     sessions: dict[str, tuple[str, float]],
 ) -> list[d.Decision]:
-    """`restore` from records already built (the daemon's rebuild from Redis builds them)."""
-    if engine.tasks or len(engine.roster):
-        raise ValueError("restore needs a fresh engine")
-    engine.seq = seq
-    for a in agents:
-        _restore_agent(engine, a)
-    waiting = [task for task in tasks if _restore_task(engine, task, offers)]
-    engine.backlog.push_many(waiting)
-    for session, (agent_id, until) in sessions.items():
-        engine.sessions.set_owner(session, agent_id, until)
-    for agent in engine.roster:
-        engine.roster.sync(agent)
-    return engine.handle_batch([])
+    """`restore` from records already built."""
+    loader = Loader(engine)
+    loader.agents(agents)
+    loader.tasks(tasks, offers)
+    return loader.finish(seq, sessions)
+
+
+class Loader:
+    """A fresh engine filled in steps: every agent, then tasks a chunk at a time, then the
+    rest. The daemon's rebuild loads each chunk while Redis reads the next one."""
+
+    def __init__(self, engine: Engine) -> None:
+        if engine.tasks or len(engine.roster):
+            raise ValueError("restore needs a fresh engine")
+        self.engine = engine
+        self._waiting: list[Task] = []
+
+    def agents(self, agents: list[dict[str, Any]]) -> None:
+        """Put the agents in place; before any task, as tasks in hand name their agent."""
+        for a in agents:
+            _restore_agent(self.engine, a)
+
+    def tasks(self, tasks: list[Task], offers: dict[str, Offer]) -> None:
+        """Put tasks back in place, with the open offers among `offers`."""
+        engine, waiting = self.engine, self._waiting
+        waiting += [task for task in tasks if _restore_task(engine, task, offers)]
+
+    def finish(self, seq: int, sessions: dict[str, tuple[str, float]]) -> list[d.Decision]:
+        """Queue the waiting tasks, hand sessions to their owners, then route in one batch."""
+        engine = self.engine
+        engine.seq = seq
+        engine.backlog.push_many(self._waiting)
+        self._waiting = []
+        for session, (agent_id, until) in sessions.items():
+            engine.sessions.set_owner(session, agent_id, until)
+        for agent in engine.roster:
+            engine.roster.sync(agent)
+        return engine.handle_batch([])
 
 
 def _restore_agent(engine: Engine, a: dict[str, Any]) -> None:
