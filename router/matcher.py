@@ -22,6 +22,7 @@ class Matcher:
         self.backlog = backlog
         self.requirements = Requirements(config)
         w = config.scoring
+        self._agent_weights = (w.skill_fit, w.load, w.idle)
         self.weights = {
             "skill_fit": w.skill_fit,
             "load": w.load,
@@ -37,21 +38,27 @@ class Matcher:
         slots = self.roster.index.rank(*req, now, excluded, RUNNERS_UP + 1)
         if not slots:
             return None
-        cands = [self._agent_candidate(slot, task, req, now) for slot in slots]
+        cands = self._agent_candidates(slots, task, req, now)
         expl = Explanation("best_agent", cands[0], tuple(cands[1:]), self.weights)
         return self.roster.at(slots[0]), expl
 
     def _slots(self, agent_ids: frozenset[str]) -> list[int]:
         return [self.roster.get(a).slot for a in agent_ids if a in self.roster]
 
-    def _agent_candidate(self, slot: int, task: Task, req: Requirement, now: float) -> Candidate:
-        fit, load, idle = self.roster.index.parts(
-            slot, req.channel, req.skills, req.levels, req.pref_skills, req.pref_levels, now
-        )
-        w = self.config.scoring
-        score = w.skill_fit * fit + w.load * load + w.idle * idle
-        parts = {"skill_fit": fit, "load": load, "idle": idle}
-        return Candidate(self.roster.at(slot).id, task.id, score, parts)
+    def _agent_candidates(
+        self, slots: list[int], task: Task, req: Requirement, now: float
+    ) -> list[Candidate]:
+        # One loop, not a call per candidate: this runs for most offers.
+        parts, at = self.roster.index.parts, self.roster.at
+        wf, wl, wi = self._agent_weights
+        channel, skills, levels, pref_skills, pref_levels = req[:5]
+        cands = []
+        for slot in slots:
+            fit, load, idle = parts(slot, channel, skills, levels, pref_skills, pref_levels, now)
+            score = wf * fit + wl * load + wi * idle
+            detail = {"skill_fit": fit, "load": load, "idle": idle}
+            cands.append(Candidate(at(slot).id, task.id, score, detail))
+        return cands
 
     def task_for(self, agent: Agent, now: float) -> tuple[Task, Explanation] | None:
         """The best waiting task the agent may take, or None."""
@@ -96,7 +103,7 @@ class Matcher:
         for task, slot in zip(tasks, chosen, strict=True):
             if slot >= 0:
                 req = self.requirements.of(task)
-                cand = self._agent_candidate(slot, task, req, now)
+                (cand,) = self._agent_candidates([slot], task, req, now)
                 out.append(
                     (task, self.roster.at(slot), Explanation("batch", cand, (), self.weights))
                 )
