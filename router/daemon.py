@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 import time
 from dataclasses import dataclass
@@ -60,7 +61,15 @@ class Daemon:
         keys = load_keys(self.settings.api_keys) if self.settings.api_keys else None
         app = make_app(Context(self.router, Auth(keys), hub))
         self.runner = web.AppRunner(
-            app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
+            app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            # aiohttp rounds socket timers longer than 5 s up to a whole second so that they
+            # share wake-ups: thousands of agent streams then send their keepalive pings in one
+            # burst each second, and routing waits behind it. Unrounded, each stream's ping falls
+            # due 20 s after its own last frame.
+            timeout_ceil_threshold=math.inf,
         )
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.settings.host, self.settings.port, reuse_address=True)
