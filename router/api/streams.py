@@ -53,7 +53,27 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
     finally:
         ctx.hub.leave(agent_id, line)
         await line.close()
+        _release(request, ws)
     return ws
+
+
+def _release(request: web.Request, ws: web.WebSocketResponse) -> None:
+    """Break the reference cycles aiohttp (3.14) leaves on a finished WebSocket connection.
+
+    Only the cycle collector frees a cycle, and routerd's GC policy has frozen a long-lived
+    desk's connection, so it would wait for the next compaction: some fifty objects per desk.
+    One cycle is the heartbeat's data callback, kept on the connection after it is lost
+    (connection -> callback -> response -> writer -> connection); the other is the error of
+    answering a close on a socket already gone, kept on the response with its traceback,
+    whose frames hold the response.
+    """
+    protocol = request.protocol
+    if protocol is not None:
+        protocol._data_received_cb = None
+    error: BaseException | None = ws.exception()
+    while error is not None:
+        error.__traceback__ = None
+        error = error.__context__
 
 
 async def _hello(request: web.Request, agent_id: str) -> dict[str, object]:
@@ -97,6 +117,7 @@ async def supervisor_stream(request: web.Request) -> web.WebSocketResponse:
         ticker.cancel()
         ctx.hub.leave(None, line)
         await line.close()
+        _release(request, ws)
     return ws
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 
+from router.api.context import CONTEXT
 from tests.integration.api_kit import Api, next_frame, start_api, stop_api
 
 
@@ -77,3 +81,25 @@ async def test_supervisors_get_queue_figures(api: Api) -> None:
     figures = await next_frame(ws, "figures")
     support = next(q for q in figures["queues"] if q["name"] == "support")
     assert support["waiting"] == 1
+
+
+async def test_a_closed_desk_connection_is_freed_without_the_cycle_collector(api: Api) -> None:
+    # Long-lived desks are frozen by the GC policy: a cycle left by one would stay until the
+    # next compaction. So the connection must go by reference counting alone.
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    hub = api.runner.app[CONTEXT].hub
+    (line,) = hub.agents["a1"]
+    gone = weakref.ref(line.ws)
+    del line
+    gc.collect()
+    gc.disable()
+    try:
+        await ws.close()
+        for _ in range(200):
+            if not hub.agents.get("a1") and gone() is None:
+                break
+            await asyncio.sleep(0.01)
+        assert gone() is None
+    finally:
+        gc.enable()
