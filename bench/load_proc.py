@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import compileall
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -27,6 +28,7 @@ STOP_TIMEOUT = 20.0
 READY_TIMEOUT = 300.0
 
 
+@functools.cache  # once per benchmark process: the sources do not change during a run
 def compile_bytecode() -> None:
     """Compile routerd's modules as `pip install` does for an installed package. An editable
     install run with PYTHONDONTWRITEBYTECODE set never caches them, and every start would then

@@ -120,9 +120,9 @@ async def streamed(
     conn = await pool.get_connection()
     due = False  # a reply is owed on the connection
     try:
+        if commands:
+            await conn.send_packed_command(hiredis.pack_command(tuple(commands[0])))
         for n in range(len(commands)):
-            if n == 0:
-                await conn.send_packed_command(hiredis.pack_command(tuple(commands[0])))
             due = True
             reply = await conn.read_response()
             if n + 1 < len(commands):
