@@ -17,7 +17,7 @@ TINY = dataclasses.replace(
     agents=5,
     latency_duration=1.0,
     memory_agents=20,
-    memory_contacts=200,
+    memory_contacts=2000,  # enough that Redis's own buffers do not swamp the per-contact figure
 )
 
 
