@@ -27,6 +27,7 @@ import uvloop
 from bench import load_phases as ph
 from bench.load_agents import Desks
 from bench.load_proc import REPO, Daemon
+from router.fdlimit import open_files, raise_open_files
 
 FULL = ph.Sizes()
 QUICK = ph.Sizes(
@@ -49,6 +50,8 @@ KEYS = (
     "ratio_to_ceiling",
     "restart_s",
 )
+# Open files kept for what is not a desk: posting connections, Redis, logs, the interpreter's.
+FD_MARGIN = 1_000
 
 
 def progress(text: str) -> None:
@@ -94,16 +97,22 @@ async def _offer_latency(daemon: Daemon, s: ph.Sizes, rate: float) -> ph.Figures
     there are more desks than contacts in the window: the load on routerd is the ingest alone,
     and the figure is its routing latency, not a queue behind busy agents.
     """
-    room = math.ceil(rate * s.latency_duration * 1.2)
-    hold = dataclasses.replace(s, agents=max(room, s.agents), accept=False)
+    window = min(s.latency_duration, desk_room() / (rate * 1.2))
+    room = math.ceil(rate * window * 1.2)
+    hold = dataclasses.replace(s, agents=max(room, s.agents), accept=False, latency_duration=window)
     desks = await ph.open_desks(daemon, hold)
     try:
-        out = await ph.latency(daemon, desks, rate, s, settle=False)
-        progress(f"latency at {rate:,.0f}/s with {hold.agents} agents: "
+        out = await ph.latency(daemon, desks, rate, hold, settle=False)
+        progress(f"latency at {rate:,.0f}/s with {hold.agents} agents for {window:.1f} s: "
                  f"p50 {out['p50_ms']:.1f} ms p99 {out['p99_ms']:.1f} ms")  # fmt: skip
-        return out | {"latency_agents": hold.agents}
+        return out | {"latency_agents": hold.agents, "latency_window_s": round(window, 2)}
     finally:
         await desks.close()
+
+
+def desk_room() -> int:
+    """Desks this driver and the daemon can both hold open, one socket each on either side."""
+    return open_files() - FD_MARGIN
 
 
 async def _latency(daemon: Daemon, desks: Desks, rate: float, s: ph.Sizes) -> ph.Figures:
@@ -216,6 +225,7 @@ async def _main(s: ph.Sizes) -> dict[str, Any]:
 
 def run(s: ph.Sizes) -> dict[str, Any]:
     """Run the benchmark with the given sizes on a uvloop event loop."""
+    raise_open_files()  # the daemons inherit it: the latency phase holds a desk per contact
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(_main(s))
 

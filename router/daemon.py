@@ -17,6 +17,7 @@ from router.api.context import Context
 from router.api.hub import Hub
 from router.auth import Auth, load_keys
 from router.config.model import RoutingConfig
+from router.fdlimit import raise_open_files
 from router.gc_policy import GcPolicy
 from router.redis_client import connect
 from router.redis_server import EmbeddedRedis
@@ -47,6 +48,9 @@ class Daemon:
     async def start(self) -> None:
         """Redis, rebuild, then listen."""
         began = time.monotonic()
+        before, after = raise_open_files()
+        if after != before:
+            log.info("open_files_limit_raised", before=before, after=after)
         url = self.settings.redis_url
         if url is None:
             self.embedded = EmbeddedRedis(self.settings.data_dir, self.settings.appendfsync)
