@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import resource
+import sys
 
 # A hard limit of "unlimited" is not a number the kernel takes for the soft one.
 CEILING = 1 << 20
 
 
 def open_files() -> int:
-    """The soft limit on open files now."""
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    """The soft limit on open files now; sys.maxsize where there is none."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return sys.maxsize if soft == resource.RLIM_INFINITY else soft
 
 
 def raise_open_files() -> tuple[int, int]:

@@ -6,7 +6,9 @@ import resource
 import subprocess
 import sys
 
-from router.fdlimit import CEILING
+import pytest
+
+from router.fdlimit import CEILING, open_files, raise_open_files
 
 PROBE = """
 import resource
@@ -37,3 +39,18 @@ def test_a_low_soft_limit_is_raised_to_the_hard_one() -> None:
 def test_a_soft_limit_already_at_the_hard_one_is_left_as_it_is() -> None:
     top = hard_limit()
     assert run_probe(top) == [top, top, top]
+
+
+def test_an_unlimited_soft_limit_reads_as_the_largest_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: unlimited)
+    assert open_files() == sys.maxsize
+
+
+def test_an_unlimited_soft_limit_is_left_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+    asked: list[tuple[int, int]] = []
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: unlimited)
+    monkeypatch.setattr(resource, "setrlimit", lambda _which, limits: asked.append(limits))
+    raise_open_files()
+    assert asked == []
