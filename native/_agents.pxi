@@ -31,9 +31,20 @@ cdef class AgentIndex:
     cdef uint64_t[:, :, ::1] skill_bits
     cdef uint64_t[:, ::1] ready_bits
     cdef BatchScratch scratch  # batch_match's buffers, kept for this index's next batch
+    # Ready agents by bucket (equal load part and level total), each bucket a list ordered by
+    # idle_since, for rank's walk (_idle_order.pxi): links per slot, ends per bucket.
+    cdef int64_t[::1] nxt, prv, bucket_of, bhead, btail
+    cdef double[::1] bload, btotal
+    cdef Py_ssize_t nbuckets, nlinked
+    cdef dict bucket_ids
 
     def __cinit__(self, *args, **kwargs):
         self.scratch = BatchScratch()
+        self.bucket_ids = {}
+        self.bhead = np.full(8, -1, np.int64)
+        self.btail = np.full(8, -1, np.int64)
+        self.bload = np.zeros(8, np.float64)
+        self.btotal = np.zeros(8, np.float64)
 
     def __init__(self, int n_skills, channel_costs, blocks, interruptible_by, weights,
                  double idle_half_life, Py_ssize_t size_hint=64):
@@ -88,6 +99,9 @@ cdef class AgentIndex:
         self.hot = _grown(self.hot if o else None, (new, H_COLS), np.float64)
         self.skill_bits = _grown(self.skill_bits if o else None, (S, MAX_LEVEL, nw), np.uint64)
         self.ready_bits = _grown(self.ready_bits if o else None, (C, nw), np.uint64)
+        self.nxt = _grown(self.nxt if o else None, new, np.int64, -1)
+        self.prv = _grown(self.prv if o else None, new, np.int64, -1)
+        self.bucket_of = _grown(self.bucket_of if o else None, new, np.int64, -1)
         self.size = new
         self.nwords = nw
         return 0
@@ -194,6 +208,7 @@ cdef class AgentIndex:
         for c in range(self.n_channels):
             self.caps[a, c] = caps[c]
         self._refresh(a)
+        relink(self, a)
 
     def remove_agent(self, Py_ssize_t a):
         self._check(a)
@@ -201,6 +216,7 @@ cdef class AgentIndex:
         self._set_levels(a, &zero[0])
         self.present[a] = 0
         self._refresh(a)
+        relink(self, a)
 
     def set_presence(self, Py_ssize_t a, bint routable, double lease_until, double idle_since):
         self._check(a)
@@ -212,6 +228,7 @@ cdef class AgentIndex:
         self.hot[a, H_LEASE] = lease_until
         self.hot[a, H_IDLE] = idle_since
         self._refresh(a)
+        relink(self, a)
 
     def add_load(self, Py_ssize_t a, int channel, int64_t delta):
         self._check(a)
@@ -221,6 +238,7 @@ cdef class AgentIndex:
             raise ValueError("load would go below zero")
         self.counts[a, channel] = n
         self._refresh(a)
+        relink(self, a)
 
     def load(self, Py_ssize_t a):
         cdef int64_t used = 0
@@ -259,6 +277,11 @@ cdef class AgentIndex:
     cdef Py_ssize_t _collect(self, int channel, const Terms* req, object exclude) except -1:
         # Fills self.cand with the slots that are ready on `channel`, hold the required levels
         # and are not excluded, ascending; returns how many. Lease and groups: _filter.
+        self._mask(channel, req, exclude)
+        return self._list()
+
+    cdef Py_ssize_t _mask(self, int channel, const Terms* req, object exclude) except -1:
+        # Sets the bits of self.acc of the candidates _collect lists; returns how many.
         # The exclusions are read first: iterating them may run Python code, even a call on
         # this index that reuses acc and cand or grows every array.
         # Whole-word ANDs with no early exit: data-dependent branches per word mispredict and
@@ -278,24 +301,43 @@ cdef class AgentIndex:
         cdef uint64_t* acc = &self.acc[0]
         cdef const uint64_t* rb = &self.ready_bits[channel, 0]
         cdef const uint64_t* bits
-        cdef int64_t* out = &self.cand[0]
-        cdef Py_ssize_t w, n = 0, base, nw = self.nwords, i
+        cdef Py_ssize_t w, n = 0, nw = self.nwords, i
         cdef int64_t v
-        cdef int j
+        cdef int j, last = -1
         cdef uint64_t m
         for w in range(nw):
             acc[w] = rb[w]
-        for j in range(req.n):
-            if req.level[j] > 0:
-                bits = &self.skill_bits[req.skill[j], req.level[j] - 1, 0]
-                for w in range(nw):
-                    acc[w] &= bits[w]
         for i in range(nfew):
             self._drop(acc, few[i])
         if rest is not None:
             for v in rest:
                 self._drop(acc, v)
-        for w in range(nw):
+        for j in range(req.n):
+            if req.level[j] > 0:
+                last = j
+        for j in range(last):  # the last AND counts as it goes: one pass fewer
+            if req.level[j] > 0:
+                bits = &self.skill_bits[req.skill[j], req.level[j] - 1, 0]
+                for w in range(nw):
+                    acc[w] &= bits[w]
+        if last >= 0:
+            bits = &self.skill_bits[req.skill[last], req.level[last] - 1, 0]
+            for w in range(nw):
+                m = acc[w] & bits[w]
+                acc[w] = m
+                n += rd_popcount64(m)
+        else:
+            for w in range(nw):
+                n += rd_popcount64(acc[w])
+        return n
+
+    cdef Py_ssize_t _list(self) noexcept:
+        # self.cand from the bits of self.acc, ascending; returns how many.
+        cdef const uint64_t* acc = &self.acc[0]
+        cdef int64_t* out = &self.cand[0]
+        cdef Py_ssize_t w, n = 0, base
+        cdef uint64_t m
+        for w in range(self.nwords):
             m = acc[w]
             base = w << 6
             while m:
@@ -335,9 +377,12 @@ cdef class AgentIndex:
         check_now(now)
         if k <= 0:
             return []
-        n = self._collect(channel, &req, exclude)
+        n = self._mask(channel, &req, exclude)
         topk_init(&top, min(k, n), stack)
-        self._score_into(&top, n, &req, &pref, groups, now)
+        if walks(self, n):
+            walk(self, &top, &req, &pref, groups, now)
+        else:
+            self._score_into(&top, self._list(), &req, &pref, groups, now)
         return topk_finish(&top, stack)
 
     cdef void _score_into(self, TopK* top, Py_ssize_t n, const Terms* req, const Terms* pref,

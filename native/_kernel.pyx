@@ -17,13 +17,16 @@ cdef extern from *:
         _BitScanForward64(&i, x);
         return (int)i;
     }
+    #define rd_popcount64(x) ((int)__popcnt64(x))
     #define rd_prefetch(p) _mm_prefetch((const char*)(p), _MM_HINT_T0)
     #else
     static inline int rd_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
+    static inline int rd_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
     #define rd_prefetch(p) __builtin_prefetch((p))
     #endif
     """
     int rd_ctz64(uint64_t x) noexcept nogil
+    int rd_popcount64(uint64_t x) noexcept nogil
     void rd_prefetch(const void* p) noexcept nogil
 
 # Same limits as native.agents_py; a task's terms live in fixed stack arrays of MAX_TERMS.
@@ -210,5 +213,6 @@ cdef list topk_finish(TopK* t, Cand* stack):
 
 include "_scratch.pxi"
 include "_agents.pxi"
+include "_idle_order.pxi"
 include "_tasks.pxi"
 include "_batch.pxi"

@@ -172,3 +172,29 @@ def test_twins_agree_on_a_big_batch() -> None:
         out.append(k.batch_match(ix, tasks, 100.0))
     assert out[0] == out[1]
     assert sum(a >= 0 for a in out[0]) > 100
+
+
+def many_free_agents(k: ModuleType) -> list[object]:
+    """Ranks over 3,000 agents, most of them eligible, while their idle times and loads move."""
+    r = random.Random(11)
+    rec = Recorder()
+    ix = k.AgentIndex(4, [25, 50], [0, 0], [0, 0], [0.4, 0.2, 0.4, 1.0, 0.5], 60.0)
+    for a in range(3000):
+        ix.set_agent(a, [r.choice((1, 2, 3)), r.choice((0, 1, 2)), 0, 1], 1 + (a & 1), 100, [4, 1])
+        ix.set_presence(a, r.random() < 0.95, r.choice((50.0, 1e9)), r.uniform(0.0, 100.0))
+    for _ in range(60):
+        for a in r.sample(range(3000), 40):
+            if r.random() < 0.5:
+                rec(ix.set_presence, a, True, 1e9, r.choice((r.uniform(0.0, 120.0), math.inf)))
+            else:
+                rec(ix.add_load, a, r.randrange(2), r.choice((-1, 1)))
+        now, ex = r.uniform(60.0, 120.0), set(r.sample(range(3000), 3))
+        channel, pref_level, groups = r.randrange(2), r.randint(0, 2), r.choice((0, 1, 3))
+        rec(ix.rank, channel, [0], [1], [1], [pref_level], groups, now, ex, 3)
+        rec(ix.rank, 0, [], [], [], [], 0, now, (), r.choice((1, 50)))
+    return rec.log
+
+
+def test_twins_agree_when_most_of_many_agents_are_eligible() -> None:
+    assert COMPILED is not None
+    assert many_free_agents(COMPILED) == many_free_agents(kernel_py)

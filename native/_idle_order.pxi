@@ -1,0 +1,124 @@
+# Rank's walk in idle order: included by _kernel.pyx, after _agents.pxi. The twin scans every
+# candidate; this finds the same top k without scoring them all when most agents are eligible.
+#
+# Every ready agent sits in the bucket of its load part and level total, in a list ordered by
+# idle_since. Within a bucket all agents share the load term and the bound on the fit term, and
+# the idle term only falls along the list, so once that bound plus an agent's idle term is below
+# the k-th best score, neither it nor anyone after it in the bucket can enter the top k.
+
+# Candidates from which rank walks: at least WALK_MIN, and at least a quarter of the ready
+# agents (the walk passes over the ready agents that are not candidates).
+cdef enum:
+    WALK_MIN = 32
+    WALK_SHARE = 4
+
+
+cdef int relink(AgentIndex ag, Py_ssize_t a) except -1:
+    # Puts agent a where its bucket and idle_since say, or nowhere if it is not ready.
+    cdef int64_t b = -1
+    if ag.present[a] and ag.ready_mask[a] != 0:
+        b = bucket_for(ag, ag.hot[a, H_LOAD], ag.hot[a, H_TOTAL])
+    unlink(ag, a)
+    if b >= 0:
+        link(ag, a, b)
+    return 0
+
+
+cdef int64_t bucket_for(AgentIndex ag, double load, double total) except -1:
+    cdef int64_t b
+    key = (load, total)
+    got = ag.bucket_ids.get(key)
+    if got is not None:
+        return got
+    b = ag.nbuckets
+    if b == ag.bhead.shape[0]:
+        ag.bhead = _grown(ag.bhead, 2 * b, np.int64, -1)
+        ag.btail = _grown(ag.btail, 2 * b, np.int64, -1)
+        ag.bload = _grown(ag.bload, 2 * b, np.float64)
+        ag.btotal = _grown(ag.btotal, 2 * b, np.float64)
+    ag.bload[b], ag.btotal[b] = load, total
+    ag.bhead[b] = ag.btail[b] = -1
+    ag.bucket_ids[key] = b
+    ag.nbuckets = b + 1
+    return b
+
+
+cdef void unlink(AgentIndex ag, Py_ssize_t a) noexcept:
+    cdef int64_t b = ag.bucket_of[a], p = ag.prv[a], n = ag.nxt[a]
+    if b < 0:
+        return
+    if p >= 0:
+        ag.nxt[p] = n
+    else:
+        ag.bhead[b] = n
+    if n >= 0:
+        ag.prv[n] = p
+    else:
+        ag.btail[b] = p
+    ag.bucket_of[a] = ag.prv[a] = ag.nxt[a] = -1
+    ag.nlinked -= 1
+
+
+cdef void link(AgentIndex ag, Py_ssize_t a, int64_t b) noexcept:
+    # After the last agent idle since no later than a: from the tail, as a newly idle agent
+    # usually belongs there.
+    cdef double since = ag.hot[a, H_IDLE]
+    cdef int64_t p = ag.btail[b], n
+    while p >= 0 and ag.hot[p, H_IDLE] > since:
+        p = ag.prv[p]
+    n = ag.bhead[b] if p < 0 else ag.nxt[p]
+    ag.prv[a], ag.nxt[a], ag.bucket_of[a] = p, n, b
+    if p >= 0:
+        ag.nxt[p] = a
+    else:
+        ag.bhead[b] = a
+    if n >= 0:
+        ag.prv[n] = a
+    else:
+        ag.btail[b] = a
+    ag.nlinked += 1
+
+
+cdef inline bint walks(AgentIndex ag, Py_ssize_t n) noexcept:
+    """Whether rank should walk rather than score its n candidates."""
+    return n >= WALK_MIN and WALK_SHARE * n >= ag.nlinked
+
+
+cdef void walk(AgentIndex ag, TopK* top, const Terms* req, const Terms* pref, uint64_t groups,
+               double now) noexcept:
+    # The candidates are the set bits of ag.acc (_mask). Scores are computed exactly as in
+    # AgentIndex._score_into, so the top k is the same, ties included.
+    cdef const uint64_t* pb[MAX_TERMS * MAX_LEVEL]
+    cdef const uint64_t* acc = &ag.acc[0]
+    cdef const uint64_t* agroups = &ag.groups[0]
+    cdef const double* hot = &ag.hot[0, 0]
+    cdef const int64_t* nxt = &ag.nxt[0]
+    cdef const double* h
+    cdef double wf = ag.w_fit, wl = ag.w_load, wi = ag.w_idle, hl = ag.half_life
+    cdef double bound, idle
+    cdef int64_t need, most = req.base, a
+    cdef Py_ssize_t b, w
+    cdef int j, lv, npb = 0, bit
+    for j in range(pref.n):
+        most += pref.level[j]
+        for lv in range(pref.level[j]):
+            pb[npb] = &ag.skill_bits[pref.skill[j], lv, 0]
+            npb += 1
+    for b in range(ag.nbuckets):
+        a = ag.bhead[b]
+        # Rounding is monotonic: need <= most, so this bounds every fit term of the bucket.
+        bound = wf * fit_ratio(most, ag.btotal[b]) + wl * ag.bload[b]
+        while a >= 0:
+            h = &hot[a * H_COLS]
+            idle = wi * idle_of(h[H_IDLE], now, hl)
+            if top.n == top.k and bound + idle < top.h[0].score:
+                break
+            w = a >> 6
+            bit = a & 63
+            if ((acc[w] >> bit) & 1 and h[H_LEASE] >= now
+                    and (groups == 0 or (agroups[a] & groups) != 0)):
+                need = req.base
+                for j in range(npb):
+                    need += (pb[j][w] >> bit) & 1
+                topk_push(top, wf * fit_ratio(need, h[H_TOTAL]) + wl * h[H_LOAD] + idle, 0.0, a)
+            a = nxt[a]
