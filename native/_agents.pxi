@@ -21,7 +21,7 @@ cdef class AgentIndex:
     cdef uint8_t[:, ::1] levels
     cdef uint8_t[::1] present, routable
     cdef int64_t[::1] capacity, cand
-    cdef uint64_t[::1] acc  # scratch words for _collect
+    cdef uint64_t[::1] acc  # scratch words of the candidates (_candidates.pxi)
     cdef uint64_t[::1] groups, ready_mask
     cdef int64_t[:, ::1] counts, caps
     # What scoring reads per candidate, one row of H_COLS per agent so it costs one cache line:
@@ -274,97 +274,6 @@ cdef class AgentIndex:
             return False
         return self._holds(a, req.skill, req.level, req.n, groups)
 
-    cdef Py_ssize_t _collect(self, int channel, const Terms* req, object exclude) except -1:
-        # Fills self.cand with the slots that are ready on `channel`, hold the required levels
-        # and are not excluded, ascending; returns how many. Lease and groups: _filter.
-        self._mask(channel, req, exclude)
-        return self._list()
-
-    cdef Py_ssize_t _mask(self, int channel, const Terms* req, object exclude) except -1:
-        # Sets the bits of self.acc of the candidates _collect lists; returns how many.
-        # The exclusions are read first: iterating them may run Python code, even a call on
-        # this index that reuses acc and cand or grows every array.
-        # Whole-word ANDs with no early exit: data-dependent branches per word mispredict and
-        # cost more than the loads they would save.
-        cdef int64_t few[STACK_K]
-        cdef Py_ssize_t nfew = 0
-        rest = None  # the exclusions past STACK_K, as plain ints
-        for x in exclude:
-            if 0 <= x <= MAX_SLOT:
-                if nfew < STACK_K:
-                    few[nfew] = x
-                    nfew += 1
-                elif rest is None:
-                    rest = [<int64_t>x]
-                else:
-                    rest.append(<int64_t>x)
-        cdef uint64_t* acc = &self.acc[0]
-        cdef const uint64_t* rb = &self.ready_bits[channel, 0]
-        cdef const uint64_t* bits
-        cdef Py_ssize_t w, n = 0, nw = self.nwords, i
-        cdef int64_t v
-        cdef int j, last = -1
-        cdef uint64_t m
-        for w in range(nw):
-            acc[w] = rb[w]
-        for i in range(nfew):
-            self._drop(acc, few[i])
-        if rest is not None:
-            for v in rest:
-                self._drop(acc, v)
-        for j in range(req.n):
-            if req.level[j] > 0:
-                last = j
-        for j in range(last):  # the last AND counts as it goes: one pass fewer
-            if req.level[j] > 0:
-                bits = &self.skill_bits[req.skill[j], req.level[j] - 1, 0]
-                for w in range(nw):
-                    acc[w] &= bits[w]
-        if last >= 0:
-            bits = &self.skill_bits[req.skill[last], req.level[last] - 1, 0]
-            for w in range(nw):
-                m = acc[w] & bits[w]
-                acc[w] = m
-                n += rd_popcount64(m)
-        else:
-            for w in range(nw):
-                n += rd_popcount64(acc[w])
-        return n
-
-    cdef Py_ssize_t _list(self) noexcept:
-        # self.cand from the bits of self.acc, ascending; returns how many.
-        cdef const uint64_t* acc = &self.acc[0]
-        cdef int64_t* out = &self.cand[0]
-        cdef Py_ssize_t w, n = 0, base
-        cdef uint64_t m
-        for w in range(self.nwords):
-            m = acc[w]
-            base = w << 6
-            while m:
-                out[n] = base + rd_ctz64(m)
-                m &= m - 1
-                n += 1
-        return n
-
-    cdef inline void _drop(self, uint64_t* acc, int64_t a) noexcept:
-        if a < self.size:
-            acc[a >> 6] &= ~((<uint64_t>1) << (a & 63))
-
-    cdef Py_ssize_t _filter(self, Py_ssize_t n, uint64_t groups, double now) noexcept:
-        # Keeps the candidates whose lease holds at `now` and whose groups match. Rows are
-        # prefetched ahead: the cache misses dominate at 10,000 agents and more.
-        cdef const double* hot = &self.hot[0, 0]
-        cdef const uint64_t* agroups = &self.groups[0]
-        cdef int64_t* cand = &self.cand[0]
-        cdef Py_ssize_t i, j = 0, a
-        for i in range(n):
-            if i + PREFETCH < n:
-                rd_prefetch(&hot[cand[i + PREFETCH] * H_COLS])
-            a = cand[i]
-            cand[j] = a
-            j += hot[a * H_COLS + H_LEASE] >= now and (groups == 0 or (agroups[a] & groups) != 0)
-        return j
-
     def rank(self, int channel, skills, levels, pref_skills, pref_levels, uint64_t groups,
              double now, exclude, Py_ssize_t k):
         cdef Terms req, pref
@@ -377,17 +286,17 @@ cdef class AgentIndex:
         check_now(now)
         if k <= 0:
             return []
-        n = self._mask(channel, &req, exclude)
+        n = mask(self, channel, &req, exclude)
         topk_init(&top, min(k, n), stack)
         if walks(self, n):
             walk(self, &top, &req, &pref, groups, now)
         else:
-            self._score_into(&top, self._list(), &req, &pref, groups, now)
+            self._score_into(&top, listed(self), &req, &pref, groups, now)
         return topk_finish(&top, stack)
 
     cdef void _score_into(self, TopK* top, Py_ssize_t n, const Terms* req, const Terms* pref,
                           uint64_t groups, double now) noexcept:
-        # _filter fused with scoring, in one pass over the candidates. Their level rows are
+        # keep_live fused with scoring, in one pass over the candidates. Their level rows are
         # not read: min(level, wanted) is the count of the skill's level bitsets 1..wanted that
         # hold the agent, and those bitsets are read in ascending order like the candidates,
         # so the only random access per candidate is its hot row, prefetched ahead.

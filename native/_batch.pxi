@@ -83,7 +83,7 @@ cdef int task_edges(AgentIndex ag, object task, Scoring* sc, Edges* out) except 
     urgency = wait / tgt
     if not urgency < 100.0:
         urgency = 100.0
-    n = ag._filter(ag._collect(channel, &req, exc), g, now)  # the task's last Python code
+    n = keep_live(ag, collect(ag, channel, &req, exc), g, now)  # the task's last Python code
     track(ag, sc)
     reserve(out, n)
     # The task's own terms, as the twin computes them; added last, in the twin's order.

@@ -86,7 +86,7 @@ cdef inline bint walks(AgentIndex ag, Py_ssize_t n) noexcept:
 
 cdef void walk(AgentIndex ag, TopK* top, const Terms* req, const Terms* pref, uint64_t groups,
                double now) noexcept:
-    # The candidates are the set bits of ag.acc (_mask). Scores are computed exactly as in
+    # The candidates are the set bits of ag.acc (mask). Scores are computed exactly as in
     # AgentIndex._score_into, so the top k is the same, ties included.
     cdef const uint64_t* pb[MAX_TERMS * MAX_LEVEL]
     cdef const uint64_t* acc = &ag.acc[0]

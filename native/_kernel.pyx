@@ -213,6 +213,7 @@ cdef list topk_finish(TopK* t, Cand* stack):
 
 include "_scratch.pxi"
 include "_agents.pxi"
+include "_candidates.pxi"
 include "_idle_order.pxi"
 include "_tasks.pxi"
 include "_batch.pxi"
