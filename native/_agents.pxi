@@ -32,8 +32,9 @@ cdef class AgentIndex:
     cdef uint64_t[:, ::1] ready_bits
     cdef BatchScratch scratch  # batch_match's buffers, kept for this index's next batch
     # Ready agents by bucket (equal load part and level total), each bucket a list ordered by
-    # idle_since, for rank's walk (_idle_order.pxi): links per slot, ends per bucket.
-    cdef int64_t[::1] nxt, prv, bucket_of, bhead, btail
+    # idle_since and a loose one, for rank's walk (_idle_order.pxi): links per slot, ends per
+    # bucket.
+    cdef int64_t[::1] nxt, prv, bucket_of, bhead, btail, bloose, nloose
     cdef double[::1] bload, btotal
     cdef Py_ssize_t nbuckets, nlinked
     cdef dict bucket_ids
@@ -43,6 +44,8 @@ cdef class AgentIndex:
         self.bucket_ids = {}
         self.bhead = np.full(8, -1, np.int64)
         self.btail = np.full(8, -1, np.int64)
+        self.bloose = np.full(8, -1, np.int64)
+        self.nloose = np.zeros(8, np.int64)
         self.bload = np.zeros(8, np.float64)
         self.btotal = np.zeros(8, np.float64)
 

@@ -5,12 +5,20 @@
 # idle_since. Within a bucket all agents share the load term and the bound on the fit term, and
 # the idle term only falls along the list, so once that bound plus an agent's idle term is below
 # the k-th best score, neither it nor anyone after it in the bucket can enter the top k.
+#
+# An agent usually joins its list at the tail (it has just become idle). One that would go
+# further in than LINK_REACH places joins its bucket's loose list instead, which the walk scores
+# in full, so no change costs more than LINK_REACH steps (an index filled with arbitrary idle
+# times would cost quadratic time otherwise). A walk that meets MERGE_AT or more loose agents in
+# a bucket sorts them into its ordered list first.
 
 # Candidates from which rank walks: at least WALK_MIN, and at least a quarter of the ready
 # agents (the walk passes over the ready agents that are not candidates).
 cdef enum:
     WALK_MIN = 32
     WALK_SHARE = 4
+    LINK_REACH = 32
+    MERGE_AT = 64
 
 
 cdef int relink(AgentIndex ag, Py_ssize_t a) except -1:
@@ -34,37 +42,56 @@ cdef int64_t bucket_for(AgentIndex ag, double load, double total) except -1:
     if b == ag.bhead.shape[0]:
         ag.bhead = _grown(ag.bhead, 2 * b, np.int64, -1)
         ag.btail = _grown(ag.btail, 2 * b, np.int64, -1)
+        ag.bloose = _grown(ag.bloose, 2 * b, np.int64, -1)
+        ag.nloose = _grown(ag.nloose, 2 * b, np.int64)
         ag.bload = _grown(ag.bload, 2 * b, np.float64)
         ag.btotal = _grown(ag.btotal, 2 * b, np.float64)
     ag.bload[b], ag.btotal[b] = load, total
-    ag.bhead[b] = ag.btail[b] = -1
+    ag.bhead[b] = ag.btail[b] = ag.bloose[b] = -1
+    ag.nloose[b] = 0
     ag.bucket_ids[key] = b
     ag.nbuckets = b + 1
     return b
 
 
 cdef void unlink(AgentIndex ag, Py_ssize_t a) noexcept:
+    # bucket_of: b for bucket b's ordered list, -2 - b for its loose list, -1 for none.
     cdef int64_t b = ag.bucket_of[a], p = ag.prv[a], n = ag.nxt[a]
-    if b < 0:
+    if b == -1:
         return
     if p >= 0:
         ag.nxt[p] = n
-    else:
+    elif b >= 0:
         ag.bhead[b] = n
+    else:
+        ag.bloose[-2 - b] = n
     if n >= 0:
         ag.prv[n] = p
-    else:
+    elif b >= 0:
         ag.btail[b] = p
+    if b < 0:
+        ag.nloose[-2 - b] -= 1
     ag.bucket_of[a] = ag.prv[a] = ag.nxt[a] = -1
     ag.nlinked -= 1
 
 
 cdef void link(AgentIndex ag, Py_ssize_t a, int64_t b) noexcept:
-    # After the last agent idle since no later than a: from the tail, as a newly idle agent
-    # usually belongs there.
+    # After the last agent idle since no later than a, looking back at most LINK_REACH places
+    # from the tail; past that, at the head of the loose list.
     cdef double since = ag.hot[a, H_IDLE]
     cdef int64_t p = ag.btail[b], n
+    cdef int reach = 0
     while p >= 0 and ag.hot[p, H_IDLE] > since:
+        reach += 1
+        if reach > LINK_REACH:
+            n = ag.bloose[b]
+            ag.prv[a], ag.nxt[a], ag.bucket_of[a] = -1, n, -2 - b
+            if n >= 0:
+                ag.prv[n] = a
+            ag.bloose[b] = a
+            ag.nloose[b] += 1
+            ag.nlinked += 1
+            return
         p = ag.prv[p]
     n = ag.bhead[b] if p < 0 else ag.nxt[p]
     ag.prv[a], ag.nxt[a], ag.bucket_of[a] = p, n, b
@@ -95,30 +122,87 @@ cdef void walk(AgentIndex ag, TopK* top, const Terms* req, const Terms* pref, ui
     cdef const int64_t* nxt = &ag.nxt[0]
     cdef const double* h
     cdef double wf = ag.w_fit, wl = ag.w_load, wi = ag.w_idle, hl = ag.half_life
-    cdef double bound, idle
+    cdef double bound, idle, score
     cdef int64_t need, most = req.base, a
     cdef Py_ssize_t b, w
-    cdef int j, lv, npb = 0, bit
+    cdef int j, lv, npb = 0, bit, loose
     for j in range(pref.n):
         most += pref.level[j]
         for lv in range(pref.level[j]):
             pb[npb] = &ag.skill_bits[pref.skill[j], lv, 0]
             npb += 1
     for b in range(ag.nbuckets):
-        a = ag.bhead[b]
+        if ag.nloose[b] >= MERGE_AT:
+            merge(ag, b)
         # Rounding is monotonic: need <= most, so this bounds every fit term of the bucket.
         bound = wf * fit_ratio(most, ag.btotal[b]) + wl * ag.bload[b]
-        while a >= 0:
-            h = &hot[a * H_COLS]
-            idle = wi * idle_of(h[H_IDLE], now, hl)
-            if top.n == top.k and bound + idle < top.h[0].score:
-                break
-            w = a >> 6
-            bit = a & 63
-            if ((acc[w] >> bit) & 1 and h[H_LEASE] >= now
-                    and (groups == 0 or (agroups[a] & groups) != 0)):
-                need = req.base
-                for j in range(npb):
-                    need += (pb[j][w] >> bit) & 1
-                topk_push(top, wf * fit_ratio(need, h[H_TOTAL]) + wl * h[H_LOAD] + idle, 0.0, a)
-            a = nxt[a]
+        for loose in range(2):
+            a = ag.bloose[b] if loose else ag.bhead[b]
+            while a >= 0:
+                h = &hot[a * H_COLS]
+                idle = wi * idle_of(h[H_IDLE], now, hl)
+                if top.n == top.k and bound + idle < top.h[0].score:
+                    if not loose:
+                        break  # everyone after a in the ordered list is idle no longer
+                    a = nxt[a]
+                    continue
+                w = a >> 6
+                bit = a & 63
+                if ((acc[w] >> bit) & 1 and h[H_LEASE] >= now
+                        and (groups == 0 or (agroups[a] & groups) != 0)):
+                    need = req.base
+                    for j in range(npb):
+                        need += (pb[j][w] >> bit) & 1
+                    score = wf * fit_ratio(need, h[H_TOTAL]) + wl * h[H_LOAD] + idle
+                    topk_push(top, score, 0.0, a)
+                a = nxt[a]
+
+
+cdef struct Since:
+    double since
+    int64_t slot
+
+
+cdef int cmp_since(const void* x, const void* y) noexcept nogil:
+    cdef const Since* p = <const Since*>x
+    cdef const Since* q = <const Since*>y
+    if p.since != q.since:
+        return -1 if p.since < q.since else 1
+    return (p.slot > q.slot) - (p.slot < q.slot)
+
+
+cdef void merge(AgentIndex ag, Py_ssize_t b) noexcept:
+    # Bucket b's ordered and loose lists as one ordered list; left as they are without memory.
+    cdef Py_ssize_t m = 0, i
+    cdef int64_t a
+    cdef Since* all
+    a = ag.bhead[b]
+    while a >= 0:
+        m += 1
+        a = ag.nxt[a]
+    m += ag.nloose[b]
+    all = <Since*>malloc(m * sizeof(Since))
+    if all == NULL:
+        return
+    m = gather(ag, ag.bloose[b], all, gather(ag, ag.bhead[b], all, 0))
+    qsort(all, m, sizeof(Since), cmp_since)
+    for i in range(m):
+        a = all[i].slot
+        ag.prv[a] = all[i - 1].slot if i > 0 else -1
+        ag.nxt[a] = all[i + 1].slot if i + 1 < m else -1
+        ag.bucket_of[a] = b
+    ag.bhead[b] = all[0].slot
+    ag.btail[b] = all[m - 1].slot
+    ag.bloose[b] = -1
+    ag.nloose[b] = 0
+    free(all)
+
+
+cdef Py_ssize_t gather(AgentIndex ag, int64_t a, Since* out, Py_ssize_t m) noexcept:
+    # The list from a into out from m on; returns the new end.
+    while a >= 0:
+        out[m].since = ag.hot[a, H_IDLE]
+        out[m].slot = a
+        m += 1
+        a = ag.nxt[a]
+    return m
