@@ -141,7 +141,8 @@ cdef class AgentIndex:
                 mask |= (<uint64_t>1) << c
         return mask
 
-    cdef void _refresh(self, Py_ssize_t a) noexcept:
+    cdef int _refresh(self, Py_ssize_t a) except -1:
+    # After any change to agent a: its readiness bits, load part and place for rank's walk.
         cdef uint64_t old = self.ready_mask[a], new = self._compute_ready(a)
         cdef uint64_t bit = (<uint64_t>1) << (a & 63)
         cdef Py_ssize_t word = a >> 6
@@ -162,6 +163,7 @@ cdef class AgentIndex:
             if v < 0.0:
                 v = 0.0
         self.hot[a, H_LOAD] = v
+        return relink(self, a)
 
     cdef void _set_levels(self, Py_ssize_t a, const uint8_t* row) noexcept:
         cdef uint64_t bit = (<uint64_t>1) << (a & 63)
@@ -211,7 +213,6 @@ cdef class AgentIndex:
         for c in range(self.n_channels):
             self.caps[a, c] = caps[c]
         self._refresh(a)
-        relink(self, a)
 
     def remove_agent(self, Py_ssize_t a):
         self._check(a)
@@ -219,7 +220,6 @@ cdef class AgentIndex:
         self._set_levels(a, &zero[0])
         self.present[a] = 0
         self._refresh(a)
-        relink(self, a)
 
     def set_presence(self, Py_ssize_t a, bint routable, double lease_until, double idle_since):
         self._check(a)
@@ -231,7 +231,6 @@ cdef class AgentIndex:
         self.hot[a, H_LEASE] = lease_until
         self.hot[a, H_IDLE] = idle_since
         self._refresh(a)
-        relink(self, a)
 
     def add_load(self, Py_ssize_t a, int channel, int64_t delta):
         self._check(a)
@@ -241,7 +240,6 @@ cdef class AgentIndex:
             raise ValueError("load would go below zero")
         self.counts[a, channel] = n
         self._refresh(a)
-        relink(self, a)
 
     def load(self, Py_ssize_t a):
         cdef int64_t used = 0

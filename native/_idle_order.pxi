@@ -22,14 +22,25 @@ cdef enum:
 
 
 cdef int relink(AgentIndex ag, Py_ssize_t a) except -1:
-    # Puts agent a where its bucket and idle_since say, or nowhere if it is not ready.
-    cdef int64_t b = -1
-    if ag.present[a] and ag.ready_mask[a] != 0:
-        b = bucket_for(ag, ag.hot[a, H_LOAD], ag.hot[a, H_TOTAL])
+    # Puts agent a where its bucket and idle_since say, or nowhere if it is not ready. An agent
+    # already in place stays (a heartbeat changes only its lease): moved, it would join from
+    # the tail and, far from it, land in the loose list.
+    cdef bint ready = ag.present[a] and ag.ready_mask[a] != 0
+    if ready and in_place(ag, a):
+        return 0
     unlink(ag, a)
-    if b >= 0:
-        link(ag, a, b)
+    if ready:
+        link(ag, a, bucket_for(ag, ag.hot[a, H_LOAD], ag.hot[a, H_TOTAL]))
     return 0
+
+
+cdef bint in_place(AgentIndex ag, Py_ssize_t a) noexcept:
+    # Whether a is in the ordered list of the bucket of its load and total, in order.
+    cdef int64_t b = ag.bucket_of[a], p = ag.prv[a], n = ag.nxt[a]
+    cdef double since = ag.hot[a, H_IDLE]
+    if b < 0 or ag.bload[b] != ag.hot[a, H_LOAD] or ag.btotal[b] != ag.hot[a, H_TOTAL]:
+        return False
+    return (p < 0 or ag.hot[p, H_IDLE] <= since) and (n < 0 or ag.hot[n, H_IDLE] >= since)
 
 
 cdef int64_t bucket_for(AgentIndex ag, double load, double total) except -1:
@@ -107,7 +118,7 @@ cdef void link(AgentIndex ag, Py_ssize_t a, int64_t b) noexcept:
 
 
 cdef inline bint walks(AgentIndex ag, Py_ssize_t n) noexcept:
-    """Whether rank should walk rather than score its n candidates."""
+    # Whether rank should walk rather than score its n candidates.
     return n >= WALK_MIN and WALK_SHARE * n >= ag.nlinked
 
 
