@@ -12,13 +12,14 @@ def _grown(old, shape, dtype, fill=0):
 
 @cython.final
 cdef class AgentIndex:
-    cdef int n_skills, n_channels, width
+    cdef int n_skills, n_channels, width, hwords
     cdef Py_ssize_t size, nwords
     cdef int64_t cost[MAX_CHANNELS]
     cdef uint64_t blocks[MAX_CHANNELS]
     cdef uint64_t intr[MAX_CHANNELS]
     cdef double w_fit, w_load, w_idle, w_sla, w_prio, half_life
     cdef uint8_t[:, ::1] levels
+    cdef uint64_t[:, ::1] held  # per agent, a bit for each skill it holds at some level
     cdef uint8_t[::1] present, routable
     cdef int64_t[::1] capacity, cand
     cdef uint64_t[::1] acc  # scratch words of the candidates (_candidates.pxi)
@@ -36,6 +37,10 @@ cdef class AgentIndex:
     # bucket.
     cdef int64_t[::1] nxt, prv, bucket_of, bhead, btail, bloose, nloose
     cdef double[::1] bload, btotal
+    # Per bucket and skill, how many of its agents (either list) hold each level: bhave[b, s,
+    # lv - 1] counts those at lv, so that the walk bounds a bucket's preferred-skill bonus by
+    # what its agents have rather than by what the task asks.
+    cdef int32_t[:, :, ::1] bhave
     cdef Py_ssize_t nbuckets, nlinked
     cdef dict bucket_ids
 
@@ -72,6 +77,8 @@ cdef class AgentIndex:
         self.n_skills = n_skills
         self.n_channels = <int>n
         self.width = n_skills if n_skills > 0 else 1
+        self.hwords = (self.width + 63) >> 6
+        self.bhave = np.zeros((8, self.width, MAX_LEVEL), np.int32)
         for c in range(n):
             self.cost[c] = channel_costs[c]
             self.blocks[c] = blocks[c]
@@ -90,6 +97,7 @@ cdef class AgentIndex:
         nw = new >> 6
         S, C, o = self.n_skills, self.n_channels, old > 0
         self.levels = _grown(self.levels if o else None, (new, self.width), np.uint8)
+        self.held = _grown(self.held if o else None, (new, self.hwords), np.uint64)
         self.present = _grown(self.present if o else None, new, np.uint8)
         self.routable = _grown(self.routable if o else None, new, np.uint8)
         self.capacity = _grown(self.capacity if o else None, new, np.int64)
@@ -171,6 +179,11 @@ cdef class AgentIndex:
         cdef int s, lv
         cdef uint8_t old, new
         cdef int64_t total = 0
+        cdef int64_t b = self.bucket_of[a]
+        cdef uint64_t* held = &self.held[a, 0]
+        if b != -1:  # its bucket's counts follow its levels, wherever it goes next
+            tally(self, a, b if b >= 0 else -2 - b, -1)
+        memset(held, 0, self.hwords * sizeof(uint64_t))
         for s in range(self.n_skills):
             old = self.levels[a, s]
             new = row[s]
@@ -180,8 +193,12 @@ cdef class AgentIndex:
                 else:
                     self.skill_bits[s, lv, word] &= ~bit
             self.levels[a, s] = new
+            if new:
+                held[s >> 6] |= (<uint64_t>1) << (s & 63)
             total += new
         self.hot[a, H_TOTAL] = <double>total
+        if b != -1:
+            tally(self, a, b if b >= 0 else -2 - b, 1)
 
     def set_agent(self, Py_ssize_t a, levels, groups, capacity, caps):
         cdef Py_ssize_t s, c

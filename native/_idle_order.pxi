@@ -57,6 +57,7 @@ cdef int64_t bucket_for(AgentIndex ag, double load, double total) except -1:
         ag.nloose = _grown(ag.nloose, 2 * b, np.int64)
         ag.bload = _grown(ag.bload, 2 * b, np.float64)
         ag.btotal = _grown(ag.btotal, 2 * b, np.float64)
+        ag.bhave = _grown(ag.bhave, (2 * b, ag.width, MAX_LEVEL), np.int32)
     ag.bload[b], ag.btotal[b] = load, total
     ag.bhead[b] = ag.btail[b] = ag.bloose[b] = -1
     ag.nloose[b] = 0
@@ -65,11 +66,27 @@ cdef int64_t bucket_for(AgentIndex ag, double load, double total) except -1:
     return b
 
 
+cdef void tally(AgentIndex ag, Py_ssize_t a, int64_t b, int32_t d) noexcept:
+    # Adds d to bucket b's count of agents at each level a holds; an agent has few skills.
+    cdef int32_t* have = &ag.bhave[b, 0, 0]
+    cdef const uint8_t* row = &ag.levels[a, 0]
+    cdef const uint64_t* held = &ag.held[a, 0]
+    cdef uint64_t x
+    cdef int w, s
+    for w in range(ag.hwords):
+        x = held[w]
+        while x:
+            s = (w << 6) + rd_ctz64(x)
+            have[s * MAX_LEVEL + row[s] - 1] += d
+            x &= x - 1
+
+
 cdef void unlink(AgentIndex ag, Py_ssize_t a) noexcept:
     # bucket_of: b for bucket b's ordered list, -2 - b for its loose list, -1 for none.
     cdef int64_t b = ag.bucket_of[a], p = ag.prv[a], n = ag.nxt[a]
     if b == -1:
         return
+    tally(ag, a, b if b >= 0 else -2 - b, -1)
     if p >= 0:
         ag.nxt[p] = n
     elif b >= 0:
@@ -92,6 +109,7 @@ cdef void link(AgentIndex ag, Py_ssize_t a, int64_t b) noexcept:
     cdef double since = ag.hot[a, H_IDLE]
     cdef int64_t p = ag.btail[b], n
     cdef int reach = 0
+    tally(ag, a, b, 1)
     while p >= 0 and ag.hot[p, H_IDLE] > since:
         reach += 1
         if reach > LINK_REACH:
@@ -134,11 +152,10 @@ cdef void walk(AgentIndex ag, TopK* top, const Terms* req, const Terms* pref, ui
     cdef const double* h
     cdef double wf = ag.w_fit, wl = ag.w_load, wi = ag.w_idle, hl = ag.half_life
     cdef double bound, idle, score
-    cdef int64_t need, most = req.base, a
+    cdef int64_t need, a
     cdef Py_ssize_t b, w
     cdef int j, lv, npb = 0, bit, loose
     for j in range(pref.n):
-        most += pref.level[j]
         for lv in range(pref.level[j]):
             pb[npb] = &ag.skill_bits[pref.skill[j], lv, 0]
             npb += 1
@@ -146,7 +163,7 @@ cdef void walk(AgentIndex ag, TopK* top, const Terms* req, const Terms* pref, ui
         if ag.nloose[b] >= MERGE_AT:
             merge(ag, b)
         # Rounding is monotonic: need <= most, so this bounds every fit term of the bucket.
-        bound = wf * fit_ratio(most, ag.btotal[b]) + wl * ag.bload[b]
+        bound = wf * fit_ratio(most_need(ag, b, req, pref), ag.btotal[b]) + wl * ag.bload[b]
         for loose in range(2):
             a = ag.bloose[b] if loose else ag.bhead[b]
             while a >= 0:
@@ -167,6 +184,22 @@ cdef void walk(AgentIndex ag, TopK* top, const Terms* req, const Terms* pref, ui
                     score = wf * fit_ratio(need, h[H_TOTAL]) + wl * h[H_LOAD] + idle
                     topk_push(top, score, 0.0, a)
                 a = nxt[a]
+
+
+cdef int64_t most_need(AgentIndex ag, Py_ssize_t b, const Terms* req,
+                       const Terms* pref) noexcept:
+    # The highest `need` any agent of bucket b can reach: each preferred skill counts only up
+    # to the highest level that some agent of the bucket holds.
+    cdef const int32_t* have
+    cdef int64_t most = req.base
+    cdef int j, lv
+    for j in range(pref.n):
+        have = &ag.bhave[b, pref.skill[j], 0]
+        lv = MAX_LEVEL
+        while lv > 0 and have[lv - 1] == 0:
+            lv -= 1
+        most += min(lv, pref.level[j])
+    return most
 
 
 cdef struct Since:

@@ -198,3 +198,55 @@ def many_free_agents(k: ModuleType) -> list[object]:
 def test_twins_agree_when_most_of_many_agents_are_eligible() -> None:
     assert COMPILED is not None
     assert many_free_agents(COMPILED) == many_free_agents(kernel_py)
+
+
+def rare_preferred_skills(k: ModuleType) -> list[object]:
+    """Ranks preferring skills few or none of 2,000 eligible agents hold, over 70 skills,
+    while agents change skills (some keeping their level total), loads and idle times."""
+    r = random.Random(13)
+    rec = Recorder()
+    n_skills = 70
+    rows: list[list[int]] = []
+
+    def levels() -> list[int]:
+        row = [0] * n_skills
+        row[0] = r.randint(1, 3)
+        for s in r.sample(range(4, n_skills), 4):
+            row[s] = r.randint(1, 5)
+        if r.random() < 0.05:
+            row[r.choice((1, 66))] = r.randint(1, 5)  # the rare ones; skill 2 nobody has
+        return row
+
+    def moved(row: list[int]) -> list[int]:
+        """The same levels with one skill's level moved to another: the total is kept."""
+        new = list(row)
+        src = r.choice([s for s in range(1, n_skills) if row[s]])
+        dst = r.choice([1, 66, *(s for s in range(4, n_skills) if not row[s])])
+        new[src], new[dst] = 0, row[dst] + row[src]
+        return new if new[dst] <= 5 else row
+
+    ix = k.AgentIndex(n_skills, [25], [0], [0], [0.4, 0.2, 0.4, 1.0, 0.5], 60.0)
+    for a in range(2000):
+        rows.append(levels())
+        ix.set_agent(a, rows[a], 1, 100, [4])
+        ix.set_presence(a, True, 1e9, r.uniform(0.0, 100.0))
+    for _ in range(40):
+        for a in r.sample(range(2000), 30):
+            x = r.random()
+            if x < 0.4:
+                rows[a] = moved(rows[a]) if x < 0.2 else levels()
+                rec(ix.set_agent, a, rows[a], 1, 100, [4])
+            elif x < 0.7:
+                rec(ix.set_presence, a, r.random() < 0.9, 1e9, r.uniform(0.0, 120.0))
+            else:
+                rec(ix.add_load, a, 0, r.choice((-1, 1)))
+        now = r.uniform(100.0, 120.0)
+        for pref in ([66], [1], [2], [66, 1], [r.randrange(4, n_skills)]):
+            pref_levels = [r.randint(1, 5) for _ in pref]
+            rec(ix.rank, 0, [0], [1], pref, pref_levels, 0, now, (), r.choice((1, 3, 20)))
+    return rec.log
+
+
+def test_twins_agree_when_few_agents_hold_the_preferred_skills() -> None:
+    assert COMPILED is not None
+    assert rare_preferred_skills(COMPILED) == rare_preferred_skills(kernel_py)
