@@ -109,6 +109,7 @@ class Daemon:
             await self.runner.cleanup()
         if self.router is not None:
             await self.router.stop()
+            await self.router.store.line.close()
         if self.client is not None:
             await self.client.aclose()
         if self.embedded is not None:

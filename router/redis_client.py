@@ -86,7 +86,15 @@ async def pipelined(client: aioredis.Redis, commands: Sequence[Sequence[Any]]) -
 
 
 async def _exchange(conn: Any, packed: bytes, n: int) -> list[Any]:
-    """Write the batch, read `n` replies; times out only after `socket_timeout` without one.
+    """Write the batch and read its `n` replies."""
+    async with asyncio.timeout(conn.socket_timeout):
+        await conn.send_packed_command(packed, check_health=False)
+    return await replies(conn, n)
+
+
+async def replies(conn: Any, n: int) -> list[Any]:
+    """The next `n` replies on `conn`, an error reply in its command's place; times out only
+    after `socket_timeout` without one.
 
     A rebuild may commit 100,000 transitions in one batch: the deadline moves with progress,
     checked a few times a second rather than armed per reply.
@@ -94,15 +102,14 @@ async def _exchange(conn: Any, packed: bytes, n: int) -> list[Any]:
     limit: float | None = conn.socket_timeout
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(limit) as deadline:
-        await conn.send_packed_command(packed, check_health=False)
-        replies = []
+        got = []
         moved = loop.time()
         for _ in range(n):
-            replies.append(await _reply(conn))
+            got.append(await _reply(conn))
             if limit is not None and (now := loop.time()) - moved > PROGRESS_CHECK:
                 deadline.reschedule(now + limit)
                 moved = now
-        return replies
+        return got
 
 
 async def streamed(

@@ -1,9 +1,10 @@
 """The daemon's routing loop: one engine, driven by a real clock, committing through the store.
 
 Requests hand their event to the loop and wait. The loop takes everything waiting at once:
-it enqueues new contacts in one pipeline, runs the engine over every event, commits all the
-resulting decisions in a second pipeline, and only then tells agents and answers requests.
-While those round trips run, the next requests gather, so the batch grows with the load.
+it enqueues new contacts in one pipeline, runs the engine over every event and sends all the
+resulting decisions as one commit. It goes on with the next turn while Redis runs the commit;
+once the commit is in, its agents are told and its requests answered, turn after turn in
+order. While the round trips run, the next requests gather, so the batch grows with the load.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import gc
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,7 @@ from router.config.model import RoutingConfig
 from router.engine import Engine
 from router.errors import RouterdError, Unavailable
 from router.rebuild import rebuild
+from router.redis_line import Sent
 from router.stats import Stats
 from router.store import Arg, Ingested, Op, Outcome, Store, ingested
 
@@ -35,6 +38,8 @@ log = structlog.get_logger("routerd.service")
 
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 MAX_BATCH = 1024
+# Commits sent and not answered yet: past this, a turn waits for the oldest before sending.
+MAX_IN_FLIGHT = 2
 RETRY_AFTER = 1
 RESYNC_PAUSE = 1.0
 
@@ -85,6 +90,8 @@ class Router:
         self._last_resync = -RESYNC_PAUSE
         # Enqueues sent when Redis went away: answered 503, so undone if Redis ran them.
         self._doubtful: list[Op] = []
+        self._in_flight: deque[asyncio.Task[None]] = deque()  # finishing commits, in order
+        self._broken: BaseException | None = None  # Redis failed under a commit in flight
 
     # -- life ------------------------------------------------------------------------------
 
@@ -164,12 +171,20 @@ class Router:
             try:
                 await self._step(jobs)
             except REDIS_DOWN as err:
+                await self._settle()
                 await self._outage(jobs, err)
             except Exception:  # the loop must outlive a bug in one turn
                 log.exception("routing_turn_failed", then="rebuild_from_redis")
+                await self._settle()
                 await self._resync(jobs)
+            if self._broken is not None:
+                await self._settle()
+                broken, self._broken = self._broken, None
+                await self._outage([], broken)
             if self._diverged:
+                await self._settle()
                 await self._resync([])
+        await self._settle()
 
     async def _resync(self, jobs: list[Job]) -> None:
         """Fail the turn's requests and rebuild the engine from Redis, the truth."""
@@ -212,10 +227,53 @@ class Router:
         if not jobs:
             decisions = self.engine.handle(e.Tick())
             ops = self._decided(decisions)
-        await self._run(ops)
+        await self._commit(ops, jobs)
+
+    async def _commit(self, ops: list[Op], jobs: list[Job]) -> None:
+        """Send the turn's commit; it is answered once in, while the next turns run."""
+        if not ops and not jobs:
+            return
+        while len(self._in_flight) >= MAX_IN_FLIGHT:
+            await self._in_flight[0]
+        sent = await self.store.send_all(ops) if ops else None
+        before = self._in_flight[-1] if self._in_flight else None
+        self._in_flight.append(asyncio.create_task(self._finish(before, sent, ops, jobs)))
+
+    async def _finish(
+        self, before: asyncio.Task[None] | None, sent: Sent | None, ops: list[Op], jobs: list[Job]
+    ) -> None:
+        """Tell agents and answer requests once the commit is in, after the turn before did.
+        Never raises: the next turn's finisher waits for this one."""
+        try:
+            if before is not None:
+                await before
+            outcomes = await self.store.outcomes(sent) if sent is not None else []
+            self._publish(ops, outcomes)
+        except REDIS_DOWN as err:
+            for job in jobs:
+                self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))
+            self._broken = self._broken or err
+            self._wake.set()
+            return
+        except Exception:  # the loop must outlive a bug in one commit
+            log.exception("routing_commit_failed", then="rebuild_from_redis")
+            for job in jobs:
+                self._fail(job, Unavailable("routing state was rebuilt; retry"))
+            self._diverged = True
+            self._wake.set()
+            return
+        finally:
+            self._in_flight.popleft()  # finishers end in the order they were made
+        if self._diverged:
+            self._wake.set()
         for job in jobs:
             if not job.future.done():
                 job.future.set_result(self._answer(job))
+
+    async def _settle(self) -> None:
+        """Wait for every commit in flight to be answered."""
+        while self._in_flight:
+            await self._in_flight[-1]
 
     def _answer(self, job: Job) -> Any:
         if job.ingest and isinstance(job.event, e.InteractionArrived):

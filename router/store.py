@@ -19,6 +19,7 @@ from router.config.model import RoutingConfig
 from router.errors import Conflict
 from router.keys import Keys
 from router.redis_client import pipelined, streamed
+from router.redis_line import CommitLine, Sent
 
 IDEMPOTENCY_TTL = 24 * 3600
 Arg = str | int | float | bytes
@@ -83,6 +84,7 @@ class Store:
         for name in ("update", "session", "dump"):
             self._scripts[name] = client.register_script(_lua(name))
         self._rules = {name: _capacity_rules(config, name) for name in config.channels}
+        self.line = CommitLine(client, self.load_scripts)  # the routing loop's commits
 
     # -- building transitions --------------------------------------------------------------
 
@@ -255,10 +257,22 @@ class Store:
                 results[i] = result
         return [_outcome(r) for r in results]
 
+    async def send_all(self, ops: Sequence[Op]) -> Sent:
+        """Send transitions in order on the commit line, after every batch sent there before,
+        without waiting for them: `outcomes` of the result tells what they did."""
+        return await self.line.send(_commands(ops))
+
+    async def outcomes(self, sent: Sent) -> list[Outcome]:
+        """What a batch from `send_all` did. Unlike in `run_all`, a call that found Redis
+        without its scripts is refused rather than run again, as batches after it may have
+        run already; the scripts are loaded for the next ones."""
+        results = await sent
+        if any(isinstance(r, NoScriptError) for r in results):
+            await self.load_scripts()
+        return [_outcome(r) for r in results]
+
     async def _pipeline(self, ops: Sequence[Op]) -> list[Any]:
-        # EVALSHA by hand: redis-py's Script objects add a SCRIPT EXISTS round trip per call.
-        commands = [("EVALSHA", op.script.sha, len(op.keys), *op.keys, *op.args) for op in ops]
-        return await pipelined(self.client, commands)
+        return await pipelined(self.client, _commands(ops))
 
     async def load_scripts(self) -> None:
         """Load every script into Redis's cache."""
@@ -353,6 +367,11 @@ def ingested(outcome: Outcome, interaction_id: str) -> Ingested:
     if outcome.detail == interaction_id and outcome.seq == -1:
         raise Conflict(f"interaction {interaction_id!r} exists")
     return Ingested(outcome.detail, created=False)
+
+
+def _commands(ops: Sequence[Op]) -> list[tuple[Arg, ...]]:
+    # EVALSHA by hand: redis-py's Script objects add a SCRIPT EXISTS round trip per call.
+    return [("EVALSHA", op.script.sha, len(op.keys), *op.keys, *op.args) for op in ops]
 
 
 def _outcome(result: Any) -> Outcome:

@@ -1,0 +1,106 @@
+"""The commit line runs batches in the order they were sent, and fails loudly, never silently."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from router.redis_client import connect
+from router.redis_line import CommitLine
+
+
+class Opened:
+    """Counts the connections the line opened."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def __call__(self) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+async def slow(redis_url: str, client: aioredis.Redis) -> AsyncIterator[aioredis.Redis]:
+    """A client whose replies time out after 0.3 s of silence (`client` flushed the db)."""
+    conn = connect(redis_url, socket_timeout=0.3)
+    try:
+        yield conn
+    finally:
+        await conn.aclose()
+
+
+async def test_batches_sent_back_to_back_get_their_own_replies(client: aioredis.Redis) -> None:
+    line = CommitLine(client)
+    first = await line.send([("SET", "k", 1), ("INCRBY", "k", 41)])
+    second = await line.send([("GET", "k"), ("INCR", "missing")])
+    third = await line.send([("DEL", "k")])
+    assert [await first, await second, await third] == [[b"OK", 42], [b"42", 1], [1]]
+    await line.close()
+
+
+async def test_redis_runs_the_batches_in_the_order_they_were_sent(client: aioredis.Redis) -> None:
+    line = CommitLine(client)
+    sent = [await line.send([("RPUSH", "order", n)]) for n in range(50)]
+    await asyncio.gather(*sent)
+    assert await client.lrange("order", 0, -1) == [str(n).encode() for n in range(50)]
+    await line.close()
+
+
+async def test_an_error_reply_takes_its_commands_place(client: aioredis.Redis) -> None:
+    line = CommitLine(client)
+    replies = await (await line.send([("SET", "k", "x"), ("INCR", "k"), ("GET", "k")]))
+    assert isinstance(replies[1], ResponseError) and replies[2] == b"x"
+    await line.close()
+
+
+async def test_a_killed_connection_fails_every_batch_owed(client: aioredis.Redis) -> None:
+    line = CommitLine(client)
+    (line_id,) = await (await line.send([("CLIENT", "ID")]))
+    waiting = await line.send([("BLPOP", "never", 5)])
+    also = await line.send([("PING",)])
+    await asyncio.sleep(0.05)  # both written and waiting on Redis
+    await client.client_kill_filter(_id=line_id)
+    for sent in (waiting, also):
+        with pytest.raises(RedisConnectionError):
+            await sent
+    await line.close()
+
+
+async def test_the_next_send_opens_a_new_connection_and_runs_on_connect(
+    client: aioredis.Redis,
+) -> None:
+    opened = Opened()
+    line = CommitLine(client, opened)
+    (line_id,) = await (await line.send([("CLIENT", "ID")]))
+    waiting = await line.send([("BLPOP", "never", 5)])
+    await asyncio.sleep(0.05)
+    await client.client_kill_filter(_id=line_id)
+    with pytest.raises(RedisConnectionError):
+        await waiting
+    assert await (await line.send([("PING",)])) == [b"PONG"]
+    assert opened.count == 2
+    await line.close()
+
+
+async def test_a_silent_connection_times_out_and_the_line_recovers(slow: aioredis.Redis) -> None:
+    line = CommitLine(slow)
+    waiting = await line.send([("BLPOP", "never", 2)])
+    with pytest.raises(RedisTimeoutError):
+        await waiting
+    assert await (await line.send([("SET", "after", 1)])) == [b"OK"]
+    await line.close()
+
+
+async def test_close_fails_what_is_still_owed(client: aioredis.Redis) -> None:
+    line = CommitLine(client)
+    waiting = await line.send([("BLPOP", "never", 5)])
+    await asyncio.sleep(0.05)
+    await line.close()
+    with pytest.raises(RedisConnectionError):
+        await waiting
