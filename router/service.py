@@ -231,7 +231,10 @@ class Router:
 
     async def _commit(self, ops: list[Op], jobs: list[Job]) -> None:
         """Send the turn's commit; it is answered once in, while the next turns run."""
-        if not ops and not jobs:
+        if not ops and not self._in_flight:
+            for job in jobs:  # nothing to wait for, nothing to keep in order with
+                if not job.future.done():
+                    job.future.set_result(self._answer(job))
             return
         while len(self._in_flight) >= MAX_IN_FLIGHT:
             await self._in_flight[0]
