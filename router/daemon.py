@@ -110,6 +110,7 @@ class Daemon:
         if self.router is not None:
             await self.router.stop()
             await self.router.store.line.close()
+            await self.router.store.intake.close()
         if self.client is not None:
             await self.client.aclose()
         if self.embedded is not None:

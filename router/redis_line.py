@@ -22,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from router.redis_client import replies
 
 Sent = asyncio.Future[list[Any]]
+WRITE_BUFFER = 1 << 20  # bytes written and not yet taken by the socket before a send waits
 
 
 class CommitLine:
@@ -42,17 +43,27 @@ class CommitLine:
         """Write `commands` after every batch sent before; the future gets their replies, an
         error reply in its command's place. Raises at once if Redis cannot be reached."""
         packed = b"".join(hiredis.pack_command(tuple(c)) for c in commands)
-        async with self._lock:  # written and queued in the order of the calls
+        conn = self._conn
+        if conn is not None and _closed(conn):
+            # Closed by Redis or on the way while nothing was owed, so no reader saw it.
+            await self._drop(conn, RedisConnectionError("redis closed the connection"))
+            conn = None
+        if conn is None:
             conn = await self._connected()
-            try:
-                await conn.send_packed_command(packed, check_health=False)
-            except (RedisConnectionError, RedisTimeoutError, OSError) as err:
-                await self._drop(conn, RedisConnectionError(f"writing to redis: {err}"))
-                raise
-            sent: Sent = asyncio.get_running_loop().create_future()
-            self._owed.append((len(commands), sent))
-            if self._reader is None:
-                self._reader = asyncio.create_task(self._read(conn), name="routerd-commit-line")
+        writer = conn._writer  # redis-py's stream writer: its send path would yield twice
+        try:
+            # Written now, without yielding to the event loop: the routing loop goes on with
+            # its turn, and the order of the writes is the order of the calls.
+            writer.write(packed)
+        except (ConnectionError, OSError) as err:
+            await self._drop(conn, RedisConnectionError(f"writing to redis: {err}"))
+            raise RedisConnectionError(f"writing to redis: {err}") from err
+        sent: Sent = asyncio.get_running_loop().create_future()
+        self._owed.append((len(commands), sent))
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read(conn), name="routerd-commit-line")
+        if writer.transport.get_write_buffer_size() > WRITE_BUFFER:
+            await writer.drain()  # Redis reads slower than routerd writes: wait for it
         return sent
 
     async def close(self) -> None:
@@ -63,6 +74,10 @@ class CommitLine:
             await self._drop(self._conn, RedisConnectionError("commit line closed"))
 
     async def _connected(self) -> Any:
+        async with self._lock:  # one connection, however many sends wait for it
+            return await self._open()
+
+    async def _open(self) -> Any:
         if self._conn is None:
             pool: Any = self._client.connection_pool  # its get_connection is untyped
             conn = await pool.get_connection()
@@ -112,3 +127,9 @@ class CommitLine:
                 sent.set_exception(err)
         await conn.disconnect(nowait=True)
         await self._client.connection_pool.release(conn)
+
+
+def _closed(conn: Any) -> bool:
+    """Whether the other end closed or reset `conn` (redis-py's asyncio streams)."""
+    reader, writer = conn._reader, conn._writer
+    return bool(writer.is_closing() or reader.at_eof() or reader.exception() is not None)

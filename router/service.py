@@ -208,9 +208,22 @@ class Router:
             await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _step(self, jobs: list[Job]) -> None:
-        await self._enqueue(jobs)
+        # New contacts' enqueue goes out first; the turn's other events go through the engine
+        # while it is on the wire, the new contacts once they are durable.
+        arriving = [j for j in jobs if j.enqueue is not None]
+        enqueue = [j.enqueue for j in arriving if j.enqueue is not None]
+        sent = await self._send(enqueue, intake=True) if enqueue else None
         ops: list[Op] = []
-        decisions: list[d.Decision] = []
+        self._handle([j for j in jobs if j.enqueue is None], ops)
+        if sent is not None:
+            await self._stored(arriving, enqueue, sent)
+            self._handle(arriving, ops)
+        if not jobs:
+            ops = self._decided(self.engine.handle(e.Tick()))
+        await self._commit(ops, jobs)
+
+    def _handle(self, jobs: list[Job], ops: list[Op]) -> None:
+        """Run the jobs' events through the engine; what commits them goes into `ops`."""
         for job in jobs:
             if job.event is None or job.future.done():
                 continue
@@ -223,11 +236,6 @@ class Router:
                 ops += job.extra()
             ops += self.committer.for_event(job.event)
             ops += self._decided(job.decisions)
-            decisions += job.decisions
-        if not jobs:
-            decisions = self.engine.handle(e.Tick())
-            ops = self._decided(decisions)
-        await self._commit(ops, jobs)
 
     async def _commit(self, ops: list[Op], jobs: list[Job]) -> None:
         """Send the turn's commit; it is answered once in, while the next turns run."""
@@ -292,14 +300,18 @@ class Router:
         log.error("stored_contact_refused", error=str(err))
         job.future.set_result(self._answer(job))
 
-    async def _enqueue(self, jobs: list[Job]) -> None:
-        """Phase one: make new contacts durable; repeats skip the engine."""
-        new = [j for j in jobs if j.enqueue is not None]
-        if not new:
-            return
-        ops = [j.enqueue for j in new if j.enqueue is not None]
+    async def _send(self, ops: list[Op], *, intake: bool = False) -> Sent:
         try:
-            outcomes = await self.store.run_all(ops)
+            return await self.store.send_all(ops, intake=intake)
+        except REDIS_DOWN:
+            if intake:
+                self._doubtful += ops
+            raise
+
+    async def _stored(self, new: list[Job], ops: list[Op], sent: Sent) -> None:
+        """Phase one: new contacts made durable; repeats skip the engine."""
+        try:
+            outcomes = await self.store.outcomes(sent, rerun=ops)
         except REDIS_DOWN:
             self._doubtful += ops
             raise

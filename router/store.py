@@ -84,7 +84,9 @@ class Store:
         for name in ("update", "session", "dump"):
             self._scripts[name] = client.register_script(_lua(name))
         self._rules = {name: _capacity_rules(config, name) for name in config.channels}
-        self.line = CommitLine(client, self.load_scripts)  # the routing loop's commits
+        # The routing loop's two lines: new contacts' enqueues, and every other transition.
+        self.intake = CommitLine(client, self.load_scripts)
+        self.line = CommitLine(client, self.load_scripts)
 
     # -- building transitions --------------------------------------------------------------
 
@@ -257,18 +259,25 @@ class Store:
                 results[i] = result
         return [_outcome(r) for r in results]
 
-    async def send_all(self, ops: Sequence[Op]) -> Sent:
-        """Send transitions in order on the commit line, after every batch sent there before,
-        without waiting for them: `outcomes` of the result tells what they did."""
-        return await self.line.send(_commands(ops))
+    async def send_all(self, ops: Sequence[Op], *, intake: bool = False) -> Sent:
+        """Send transitions in order on a line (the intake line for enqueues), after every
+        batch sent there before, without waiting: `outcomes` of the result tells what they
+        did."""
+        return await (self.intake if intake else self.line).send(_commands(ops))
 
-    async def outcomes(self, sent: Sent) -> list[Outcome]:
-        """What a batch from `send_all` did. Unlike in `run_all`, a call that found Redis
-        without its scripts is refused rather than run again, as batches after it may have
-        run already; the scripts are loaded for the next ones."""
+    async def outcomes(self, sent: Sent, rerun: Sequence[Op] = ()) -> list[Outcome]:
+        """What a batch from `send_all` did. A call that found Redis without its scripts is
+        run again if it is in `rerun` (the batch's ops, when nothing sent since depends on
+        them), else refused: batches after it may have run already. The scripts are loaded
+        for the next ones either way."""
         results = await sent
-        if any(isinstance(r, NoScriptError) for r in results):
+        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if missing:
             await self.load_scripts()
+            if rerun:
+                again = await self._pipeline([rerun[i] for i in missing])
+                for i, result in zip(missing, again, strict=True):
+                    results[i] = result
         return [_outcome(r) for r in results]
 
     async def _pipeline(self, ops: Sequence[Op]) -> list[Any]:

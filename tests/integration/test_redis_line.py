@@ -104,3 +104,16 @@ async def test_close_fails_what_is_still_owed(client: aioredis.Redis) -> None:
     await line.close()
     with pytest.raises(RedisConnectionError):
         await waiting
+
+
+async def test_a_connection_closed_while_idle_is_replaced_at_the_next_send(
+    client: aioredis.Redis,
+) -> None:
+    opened = Opened()
+    line = CommitLine(client, opened)
+    (line_id,) = await (await line.send([("CLIENT", "ID")]))
+    await client.client_kill_filter(_id=line_id)  # nothing owed: no reader sees it go
+    await asyncio.sleep(0.05)
+    assert await (await line.send([("PING",)])) == [b"PONG"]
+    assert opened.count == 2
+    await line.close()
