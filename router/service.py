@@ -214,10 +214,12 @@ class Router:
         enqueue = [j.enqueue for j in arriving if j.enqueue is not None]
         sent = await self._send(enqueue, intake=True) if enqueue else None
         ops: list[Op] = []
-        self._handle([j for j in jobs if j.enqueue is None], ops)
-        if sent is not None:
-            await self._stored(arriving, enqueue, sent)
-            self._handle(arriving, ops)
+        try:
+            self._handle([j for j in jobs if j.enqueue is None], ops)
+        finally:  # whatever happens, contacts that got in are known as stored
+            if sent is not None:
+                await self._stored(arriving, enqueue, sent)
+        self._handle(arriving, ops)
         if not jobs:
             ops = self._decided(self.engine.handle(e.Tick()))
         await self._commit(ops, jobs)
