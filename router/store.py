@@ -250,13 +250,7 @@ class Store:
         if not ops:
             return []
         results = await self._pipeline(ops)
-        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-        if missing:
-            # Redis lost its script cache (a restart): those calls did nothing; load, rerun.
-            await self.load_scripts()
-            again = await self._pipeline([ops[i] for i in missing])
-            for i, result in zip(missing, again, strict=True):
-                results[i] = result
+        await self._rerun(results, ops)
         return [_outcome(r) for r in results]
 
     async def send_all(self, ops: Sequence[Op], *, intake: bool = False) -> Sent:
@@ -271,14 +265,20 @@ class Store:
         them), else refused: batches after it may have run already. The scripts are loaded
         for the next ones either way."""
         results = await sent
-        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-        if missing:
-            await self.load_scripts()
-            if rerun:
-                again = await self._pipeline([rerun[i] for i in missing])
-                for i, result in zip(missing, again, strict=True):
-                    results[i] = result
+        await self._rerun(results, rerun)
         return [_outcome(r) for r in results]
+
+    async def _rerun(self, results: list[Any], ops: Sequence[Op]) -> None:
+        """If Redis lost its script cache (a restart), the calls that met that did nothing:
+        load the scripts, and run those calls again in place when their `ops` are given."""
+        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if not missing:
+            return
+        await self.load_scripts()
+        if ops:
+            again = await self._pipeline([ops[i] for i in missing])
+            for i, result in zip(missing, again, strict=True):
+                results[i] = result
 
     async def _pipeline(self, ops: Sequence[Op]) -> list[Any]:
         return await pipelined(self.client, _commands(ops))
