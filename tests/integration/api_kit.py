@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +113,20 @@ async def next_frame(ws: aiohttp.ClientWebSocketResponse, kind: str | None = Non
         frame = orjson.loads(msg.data)
         if kind is None or frame["type"] == kind:
             return frame
+
+
+async def frames_until(
+    ws: aiohttp.ClientWebSocketResponse, done: asyncio.Event
+) -> AsyncIterator[Any]:
+    """The stream's frames as they come, until `done` is set or the socket closes."""
+    while not done.is_set():
+        try:
+            msg = await asyncio.wait_for(ws.receive(), 0.2)
+        except TimeoutError:
+            continue
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            return
+        yield orjson.loads(msg.data)
 
 
 async def start_api(

@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest_asyncio
 import redis.asyncio as aioredis
 
 from router.keys import Keys
 from router.redis_client import connect
-from tests.integration.api_kit import Api, start_api, stop_api
+from tests.integration.api_kit import Api, frames_until, start_api, stop_api
 
 KEYS = Keys("api")  # the tenant of api_kit's routing file
 AGENTS = [f"a{n}" for n in range(6)]
@@ -39,14 +38,7 @@ async def desk(api: Api, agent_id: str, seen: Seen, done: asyncio.Event) -> None
     """Reads Redis on each offer, accepts it, reads Redis again, then completes it."""
     ws = await api.stream(agent_id)
     try:
-        while not done.is_set():
-            try:
-                msg = await asyncio.wait_for(ws.receive(), 0.2)
-            except TimeoutError:
-                continue
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                return
-            frame = msg.json()
+        async for frame in frames_until(ws, done):
             if frame["type"] != "offer":
                 continue
             ix = frame["interaction_id"]

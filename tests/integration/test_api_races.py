@@ -7,11 +7,10 @@ import asyncio
 import random
 from typing import Any
 
-import aiohttp
 import redis.asyncio as aioredis
 
 from router.store import text
-from tests.integration.api_kit import Api, start_api, stop_api
+from tests.integration.api_kit import Api, frames_until, start_api, stop_api
 
 AGENTS = [f"a{n}" for n in range(8)]
 CONTACTS = 300
@@ -21,14 +20,8 @@ async def _desk(api: Api, agent_id: str, rng: random.Random, done: asyncio.Event
     """An agent that accepts or rejects each offer at random and completes what it accepts."""
     ws = await api.stream(agent_id)
     try:
-        while not done.is_set():
-            try:
-                msg = await asyncio.wait_for(ws.receive(), 0.2)
-            except TimeoutError:
-                continue
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                return
-            await _act(api, msg.json(), rng)
+        async for frame in frames_until(ws, done):
+            await _act(api, frame, rng)
     finally:
         await ws.close()
 
