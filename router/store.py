@@ -283,6 +283,11 @@ class Store:
     async def _pipeline(self, ops: Sequence[Op]) -> list[Any]:
         return await pipelined(self.client, _commands(ops))
 
+    async def close(self) -> None:
+        """Close the routing loop's lines (the client and its pool are the caller's)."""
+        await self.intake.close()
+        await self.line.close()
+
     async def load_scripts(self) -> None:
         """Load every script into Redis's cache."""
         for script in self._scripts.values():

@@ -152,3 +152,4 @@ async def stop_api(api: Api) -> None:
     await api.http.close()
     await api.runner.cleanup()
     await api.router.stop()
+    await api.router.store.close()

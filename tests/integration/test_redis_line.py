@@ -12,7 +12,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from router.redis_client import connect
-from router.redis_line import CommitLine
+from router.redis_line import CommitLine, Sent
 
 
 class Opened:
@@ -33,6 +33,16 @@ async def slow(redis_url: str, client: aioredis.Redis) -> AsyncIterator[aioredis
         yield conn
     finally:
         await conn.aclose()
+
+
+async def kill_while_owed(client: aioredis.Redis, line: CommitLine, n: int) -> list[Sent]:
+    """`n` batches left waiting on the line's connection, which Redis then kills."""
+    (line_id,) = await (await line.send([("CLIENT", "ID")]))
+    owed = [await line.send([("BLPOP", "never", 5)])]
+    owed += [await line.send([("PING",)]) for _ in range(n - 1)]
+    await asyncio.sleep(0.05)  # all written and waiting on Redis
+    await client.client_kill_filter(_id=line_id)
+    return owed
 
 
 async def test_batches_sent_back_to_back_get_their_own_replies(client: aioredis.Redis) -> None:
@@ -61,12 +71,7 @@ async def test_an_error_reply_takes_its_commands_place(client: aioredis.Redis) -
 
 async def test_a_killed_connection_fails_every_batch_owed(client: aioredis.Redis) -> None:
     line = CommitLine(client)
-    (line_id,) = await (await line.send([("CLIENT", "ID")]))
-    waiting = await line.send([("BLPOP", "never", 5)])
-    also = await line.send([("PING",)])
-    await asyncio.sleep(0.05)  # both written and waiting on Redis
-    await client.client_kill_filter(_id=line_id)
-    for sent in (waiting, also):
+    for sent in await kill_while_owed(client, line, 2):
         with pytest.raises(RedisConnectionError):
             await sent
     await line.close()
@@ -77,10 +82,7 @@ async def test_the_next_send_opens_a_new_connection_and_runs_on_connect(
 ) -> None:
     opened = Opened()
     line = CommitLine(client, opened)
-    (line_id,) = await (await line.send([("CLIENT", "ID")]))
-    waiting = await line.send([("BLPOP", "never", 5)])
-    await asyncio.sleep(0.05)
-    await client.client_kill_filter(_id=line_id)
+    (waiting,) = await kill_while_owed(client, line, 1)
     with pytest.raises(RedisConnectionError):
         await waiting
     assert await (await line.send([("PING",)])) == [b"PONG"]
