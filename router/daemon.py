@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import math
 import signal
 import time
@@ -60,7 +62,11 @@ class Daemon:
         hub = Hub()
         self.router = Router(self.config, Store(self.client, self.config), hub)
         await self._start_router()
-        self.gc = GcPolicy(asyncio.get_running_loop().call_soon)
+        # In a context of its own: a collection may start inside any request, whose bound log
+        # keys (an agent's, an interaction's) must not stick to the collector's log lines.
+        self.gc = GcPolicy(
+            functools.partial(asyncio.get_running_loop().call_soon, context=contextvars.Context())
+        )
         self.gc.install()
         keys = load_keys(self.settings.api_keys) if self.settings.api_keys else None
         app = make_app(Context(self.router, Auth(keys), hub))

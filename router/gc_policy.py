@@ -1,12 +1,14 @@
 """Garbage collection for a long-running router: short pauses rather than whole-heap sweeps.
 
-CPython collects its oldest generation each time the objects that survived into it grow by a
-quarter, and that collection walks every tracked object: with thousands of agent sockets and
-100,000 queued contacts it stops routing for 100 ms and more, which is the tail of the
-ingest-to-offer latency. After each such collection the survivors are frozen (moved where no
-collection looks), so the next one walks only what is newer. Frozen objects are still freed by
+CPython's collections walk every tracked object of the generations they collect. Under load a
+router's survivors are mostly long-lived (queued contacts, open offers, each agent socket's
+waiting reader), so they pile up in the older generations, and each full collection (every half
+second at 3,000 contacts/s) stopped routing for 15-60 ms: the tail of the ingest-to-offer
+latency. After every collection the survivors are frozen (moved where no collection looks), so
+each collection walks only what was made since the last one. Frozen objects are still freed by
 reference counting; only garbage in reference cycles among them waits for the next compaction
 (unfreeze, collect everything, freeze), which runs at most once per `compact_every` seconds.
+The daemon makes almost no such garbage: under load, compactions every 3 s found none.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ COMPACT_EVERY = 600.0
 
 
 class GcPolicy:
-    """Freezes the survivors of each full collection; compacts now and then."""
+    """Freezes the survivors of each collection; compacts now and then."""
 
     def __init__(
         self,
@@ -39,7 +41,7 @@ class GcPolicy:
         self._pending = False
 
     def install(self) -> None:
-        """Act after every full collection from now on."""
+        """Act after every collection from now on."""
         gc.freeze()
         gc.callbacks.append(self._collected)
 
@@ -51,12 +53,12 @@ class GcPolicy:
 
     def _collected(self, phase: str, info: dict[str, Any]) -> None:
         # Runs inside the collector, which must not be re-entered: act on the loop's next turn.
-        if phase == "stop" and info["generation"] == 2 and not self._pending:
+        if phase == "stop" and not self._pending:
             self._pending = True
             self.call_soon(self.settle)
 
     def settle(self) -> None:
-        """Freeze what the last full collection kept; compact first when one is due."""
+        """Freeze what the last collection kept; compact first when one is due."""
         self._pending = False
         if self.clock() - self.compacted_at >= self.compact_every:
             began = self.clock()

@@ -1,4 +1,4 @@
-"""The GC policy: full collections leave their survivors frozen; compactions free frozen cycles."""
+"""The GC policy: collections leave their survivors frozen; compactions free frozen cycles."""
 
 from __future__ import annotations
 
@@ -51,21 +51,29 @@ def _run(scheduled: list[Callable[[], None]]) -> None:
         scheduled.pop(0)()
 
 
-def test_a_full_collection_schedules_a_freeze(
+def test_a_young_collection_schedules_a_freeze(
     policy: GcPolicy, scheduled: list[Callable[[], None]]
 ) -> None:
-    gc.collect()
+    gc.collect(0)
     assert len(scheduled) == 1
 
 
-def test_what_survived_a_full_collection_is_frozen(
+def test_what_survived_a_young_collection_is_frozen(
     policy: GcPolicy, scheduled: list[Callable[[], None]]
 ) -> None:
     before = gc.get_freeze_count()
     kept = [Cycle() for _ in range(100)]
-    gc.collect()
+    gc.collect(0)
     _run(scheduled)
     assert gc.get_freeze_count() - before >= len(kept)
+
+
+def test_collections_in_a_row_schedule_one_freeze(
+    policy: GcPolicy, scheduled: list[Callable[[], None]]
+) -> None:
+    gc.collect(0)
+    gc.collect(1)
+    assert len(scheduled) == 1
 
 
 def test_a_frozen_cycle_waits_for_the_compaction(
