@@ -1,10 +1,12 @@
 """The daemon's routing loop: one engine, driven by a real clock, committing through the store.
 
 Requests hand their event to the loop and wait. The loop takes everything waiting at once:
-it enqueues new contacts in one pipeline, runs the engine over every event and sends all the
-resulting decisions as one commit. It goes on with the next turn while Redis runs the commit;
-once the commit is in, its agents are told and its requests answered, turn after turn in
-order. While the round trips run, the next requests gather, so the batch grows with the load.
+it sends new contacts' enqueues to Redis in small batches, runs the engine over every other
+event and over the contacts Redis has stored by now, and sends all the resulting decisions as
+one commit. It does not wait for either round trip: it goes on with the next turn, takes each
+batch of contacts once stored, and answers a turn's requests once its commit is in, turn after
+turn in order. While the round trips run, the next requests gather, so the batch grows with
+the load; the small enqueue batches keep routerd busy while Redis runs the last ones.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import gc
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -29,6 +30,7 @@ from router.commits import Committer
 from router.config.model import RoutingConfig
 from router.engine import Engine
 from router.errors import RouterdError, Unavailable
+from router.jobs import Intake, Job, Publisher
 from router.rebuild import rebuild
 from router.redis_line import Sent
 from router.stats import Stats
@@ -40,28 +42,12 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 MAX_BATCH = 1024
 # Commits sent and not answered yet: past this, a turn waits for the oldest before sending.
 MAX_IN_FLIGHT = 2
+# New contacts go to Redis in batches of this many, each answered as soon as it is in.
+INTAKE_CHUNK = 16
+# Enqueue batches sent and not answered yet: past this, a turn waits for the oldest.
+MAX_INTAKE = 16
 RETRY_AFTER = 1
 RESYNC_PAUSE = 1.0
-
-
-class Publisher:
-    """Where committed agent-stream events go (the WebSocket hub); a no-op by default."""
-
-    def publish(self, agent_id: str, seq: int, payload: bytes) -> None:
-        """Send one committed event to the agent's open connections."""
-
-
-@dataclass(slots=True)
-class Job:
-    """One request's work for the loop, and the future it waits on."""
-
-    event: e.Event | None
-    future: asyncio.Future[Any]
-    extra: Callable[[], list[Op]] | None = None
-    enqueue: Op | None = None
-    ingest: bool = False
-    stored: bool = False  # the contact is durable: it is answered 201 whatever happens next
-    decisions: list[d.Decision] = field(default_factory=list)
 
 
 class Router:
@@ -92,6 +78,7 @@ class Router:
         self._doubtful: list[Op] = []
         self._in_flight: deque[asyncio.Task[None]] = deque()  # finishing commits, in order
         self._broken: BaseException | None = None  # Redis failed under a commit in flight
+        self._intake: deque[Intake] = deque()  # enqueues on the wire, in the order sent
 
     # -- life ------------------------------------------------------------------------------
 
@@ -162,8 +149,8 @@ class Router:
     # -- the loop --------------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        while not (self._stopping and not self._jobs):
-            if not self._jobs:
+        while not (self._stopping and not self._jobs and not self._intake):
+            if not self._jobs and not self._landed():
                 await self._sleep()
             jobs, self._jobs = self._jobs[:MAX_BATCH], self._jobs[MAX_BATCH:]
             if not self._jobs:
@@ -171,19 +158,16 @@ class Router:
             try:
                 await self._step(jobs)
             except REDIS_DOWN as err:
-                await self._settle()
-                await self._outage(jobs, err)
+                await self._outage([*jobs, *await self._settle()], err)
             except Exception:  # the loop must outlive a bug in one turn
                 log.exception("routing_turn_failed", then="rebuild_from_redis")
-                await self._settle()
-                await self._resync(jobs)
+                await self._resync([*jobs, *await self._settle()])
             if self._broken is not None:
-                await self._settle()
+                stranded = await self._settle()
                 broken, self._broken = self._broken, None
-                await self._outage([], broken)
+                await self._outage(stranded, broken)
             if self._diverged:
-                await self._settle()
-                await self._resync([])
+                await self._resync(await self._settle())
         await self._settle()
 
     async def _resync(self, jobs: list[Job]) -> None:
@@ -208,21 +192,32 @@ class Router:
             await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _step(self, jobs: list[Job]) -> None:
-        # New contacts' enqueue goes out first; the turn's other events go through the engine
-        # while it is on the wire, the new contacts once they are durable.
-        arriving = [j for j in jobs if j.enqueue is not None]
-        enqueue = [j.enqueue for j in arriving if j.enqueue is not None]
-        sent = await self._send(enqueue, intake=True) if enqueue else None
-        ops: list[Op] = []
-        try:
-            self._handle([j for j in jobs if j.enqueue is None], ops)
-        finally:  # whatever happens, contacts that got in are known as stored
-            if sent is not None:
-                await self._stored(arriving, enqueue, sent)
-        self._handle(arriving, ops)
-        if not jobs:
-            ops = self._decided(self.engine.handle(e.Tick()))
-        await self._commit(ops, jobs)
+        """One turn. New contacts' enqueues go out at once, and the turn does not wait for
+        them: the engine takes contacts once Redis has stored them, in whichever turn runs
+        then. The contacts it takes join `jobs`, so that a turn that fails answers them too."""
+        fresh = [j for j in jobs if j.enqueue is not None]
+        for start in range(0, len(fresh), INTAKE_CHUNK):
+            chunk = fresh[start : start + INTAKE_CHUNK]
+            ops = [j.enqueue for j in chunk if j.enqueue is not None]
+            sent = await self._send(ops, intake=True)
+            sent.add_done_callback(lambda _: self._wake.set())
+            self._intake.append(Intake(chunk, ops, sent))
+        turn = [j for j in jobs if j.enqueue is None]
+        commit: list[Op] = []
+        self._handle(turn, commit)
+        while self._landed() or len(self._intake) > MAX_INTAKE:
+            batch = self._intake.popleft()
+            jobs += batch.jobs
+            turn += batch.jobs
+            await self._stored(batch.jobs, batch.ops, batch.sent)
+            self._handle(batch.jobs, commit)
+        if not jobs:  # no request and no contact stored: woken for a deadline
+            commit = self._decided(self.engine.handle(e.Tick()))
+        await self._commit(commit, turn)
+
+    def _landed(self) -> bool:
+        """Whether Redis answered the oldest enqueue batch on the wire."""
+        return bool(self._intake) and self._intake[0].sent.done()
 
     def _handle(self, jobs: list[Job], ops: list[Op]) -> None:
         """Run the jobs' events through the engine; what commits them goes into `ops`."""
@@ -283,10 +278,19 @@ class Router:
             if not job.future.done():
                 job.future.set_result(self._answer(job))
 
-    async def _settle(self) -> None:
-        """Wait for every commit in flight to be answered."""
+    async def _settle(self) -> list[Job]:
+        """Wait until Redis answered everything sent: the commits in flight, then the
+        enqueues. Returns the jobs of those contacts, for a caller that will not route them
+        now (the next rebuild finds the stored ones)."""
         while self._in_flight:
             await self._in_flight[-1]
+        stranded: list[Job] = []
+        while self._intake:
+            batch = self._intake.popleft()
+            stranded += batch.jobs
+            with contextlib.suppress(*REDIS_DOWN):  # then its enqueues are doubtful: withdrawn
+                await self._stored(batch.jobs, batch.ops, batch.sent)
+        return stranded
 
     def _answer(self, job: Job) -> Any:
         if job.ingest and isinstance(job.event, e.InteractionArrived):

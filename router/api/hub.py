@@ -11,7 +11,7 @@ import contextlib
 import structlog
 from aiohttp import web
 
-from router.service import Publisher
+from router.jobs import Publisher
 
 log = structlog.get_logger("routerd.hub")
 

@@ -245,6 +245,8 @@ class RedisLine:
     `cut_after(marker)` lets the request holding `marker` through, and cuts every connection
     at the next request: Redis has then answered the marked one, and nothing after it.
     While cut, new connections are dropped at once; `mend` lets them through again.
+    `hold(marker)` keeps the request holding `marker` from Redis, and every later one on its
+    connection, until `release`; other connections go on.
     """
 
     def __init__(self, target_port: int) -> None:
@@ -253,6 +255,9 @@ class RedisLine:
         self.down = False
         self._marker: bytes | None = None
         self._tripped = False
+        self._hold: bytes | None = None
+        self.holding = asyncio.Event()  # set once the request to hold has come
+        self._released = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._transports: set[asyncio.WriteTransport] = set()
         self._sessions: set[asyncio.Task[Any]] = set()
@@ -277,6 +282,16 @@ class RedisLine:
         for transport in self._transports:
             transport.abort()
         self._transports.clear()
+
+    def hold(self, marker: bytes) -> None:
+        """Hold the first request that contains `marker`, and its connection, until `release`."""
+        self._hold = marker
+        self.holding.clear()
+        self._released.clear()
+
+    def release(self) -> None:
+        """Let the held connection go on."""
+        self._released.set()
 
     def mend(self) -> None:
         """Let connections through again."""
@@ -325,6 +340,10 @@ class RedisLine:
                     return
                 if requests and self._marker is not None and self._marker in data:
                     self._marker, self._tripped = None, True
+                if requests and self._hold is not None and self._hold in data:
+                    self._hold = None
+                    self.holding.set()
+                    await self._released.wait()
                 writer.write(data)
                 await writer.drain()
         finally:

@@ -23,6 +23,8 @@ AGENTS = ("a1", "a2")  # two, so that a contact can be offered while the other a
 WAIT = 60.0  # generous: a paused Redis costs routerd a socket timeout or two
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=60)
 TORN = "torn-contact"
+# Contacts posted at once as Redis goes: more than one enqueue batch's worth (service.py).
+DOWN_CONTACTS = 40
 # Ways for Redis to go: killed (restarted from its AOF), paused (SIGSTOP: it hangs), or the
 # line cut right after Redis stored a contact and before routerd committed where it goes.
 MODES = ("killed", "paused", "torn")
@@ -110,7 +112,7 @@ async def assigned_contact(http: aiohttp.ClientSession, url: str, outage: Outage
 
 async def while_down(http: aiohttp.ClientSession, url: str, before: str, outage: Outage) -> None:
     """Contacts in flight when routerd meets the outage, one more after, a read, a health check."""
-    first = [post_contact(http, url, f"down-{n}", outage) for n in range(3)]
+    first = [post_contact(http, url, f"down-{n}", outage) for n in range(DOWN_CONTACTS)]
     health = call(http, "GET", f"{url}/healthz")
     *answers, health_answer = await asyncio.gather(*first, health)
     outage.down += answers
@@ -213,7 +215,7 @@ async def outage(
 
 
 def test_ingest_answers_503_while_redis_is_down(outage: Outage) -> None:
-    assert [a.status for a in outage.down] == [503] * 4
+    assert [a.status for a in outage.down] == [503] * (DOWN_CONTACTS + 1)
 
 
 def test_503_says_when_to_retry(outage: Outage) -> None:
