@@ -24,6 +24,13 @@ def _since(request: web.Request) -> int | None:
     return int(raw)
 
 
+def _socket() -> web.WebSocketResponse:
+    # No permessage-deflate, though browsers ask for it: the frames are small JSON events, and
+    # each compressed connection keeps a deflate state of about 90 KB (1,000 desks: 181 MB
+    # against 91 MB), which 10,000 desks would multiply past routerd's whole footprint.
+    return web.WebSocketResponse(heartbeat=20.0, compress=False)
+
+
 async def agent_stream(request: web.Request) -> web.WebSocketResponse:
     """Offers, assignments and status changes for one agent, each with its seq."""
     agent_id = request.match_info["id"]
@@ -33,7 +40,7 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
     if agent is None:
         raise NotFound(f"agent {agent_id!r} not found")
     since = _since(request)
-    ws = web.WebSocketResponse(heartbeat=20.0)
+    ws = _socket()
     await ws.prepare(request)
     line = Line(ws)
     ctx.hub.join(agent_id, line)
@@ -105,7 +112,7 @@ async def _drain(
 async def supervisor_stream(request: web.Request) -> web.WebSocketResponse:
     """Live queue and agent figures, sent now and then every `figures_interval` seconds."""
     ctx = context(request)
-    ws = web.WebSocketResponse(heartbeat=20.0)
+    ws = _socket()
     await ws.prepare(request)
     line = Line(ws)
     line.start()

@@ -75,6 +75,14 @@ async def test_a_fresh_connection_is_told_its_open_offer(api: Api) -> None:
     assert (hello["type"], hello["offer"]["interaction_id"]) == ("hello", ix)
 
 
+async def test_a_desk_that_asks_for_compression_gets_plain_frames(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.http.ws_connect(f"{api.base}/v1/agents/a1/stream", compress=15)
+    hello = await next_frame(ws)
+    assert hello["type"] == "hello"
+    assert ws.compress == 0
+
+
 async def test_supervisors_get_queue_figures(api: Api) -> None:
     await api.contact(channel="chat")
     ws = await api.http.ws_connect(f"{api.base}/v1/stream")
