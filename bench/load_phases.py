@@ -17,10 +17,8 @@ import orjson
 from bench import load_raw
 from bench.load_agents import Desks
 from bench.load_client import (
-    BODIES,
     Tally,
     connector,
-    post,
     post_n,
     put_agents,
 )
@@ -127,35 +125,39 @@ async def lifecycle(daemon: Daemon, desks: Desks, s: Sizes) -> Figures:
     desks.on_done = permits.release
     numbers = itertools.count()
     url = f"{daemon.base}/v1/interactions"
-    async with aiohttp.ClientSession(connector=connector(s.concurrency)) as session:
-        posters = [
-            asyncio.create_task(_gated(session, url, permits, numbers))
-            for _ in range(s.concurrency)
-        ]
-        try:
-            await asyncio.sleep(s.warmup)
-            before, cpu_meter = desks.counts["complete_ok"], meter(daemon)
-            await asyncio.sleep(s.duration)
-            done, cpu = desks.counts["complete_ok"] - before, cpu_meter.read()
-        finally:
-            for task in posters:
-                task.cancel()
-            await asyncio.gather(*posters, return_exceptions=True)
+    made = await load_raw.connect(url, s.concurrency)
+    prebuilt = load_raw.requests(url)
+    posters = [asyncio.create_task(_gated(conn, prebuilt, permits, numbers)) for _, conn in made]
+    try:
+        await asyncio.sleep(s.warmup)
+        before, cpu_meter = desks.counts["complete_ok"], meter(daemon)
+        await asyncio.sleep(s.duration)
+        done, cpu = desks.counts["complete_ok"] - before, cpu_meter.read()
+    finally:
+        for task in posters:
+            task.cancel()
+        await asyncio.gather(*posters, return_exceptions=True)
+        for transport, _ in made:
+            transport.close()
     desks.on_done = None
     await drain(daemon, desks)
     return {"lifecycle_per_s": done / s.duration, "cpu_lifecycle": cpu}
 
 
 async def _gated(
-    session: aiohttp.ClientSession, url: str, permits: asyncio.Semaphore, numbers: Iterator[int]
+    conn: load_raw.Connection,
+    prebuilt: list[bytes],
+    permits: asyncio.Semaphore,
+    numbers: Iterator[int],
 ) -> None:
-    """Post a contact whenever a permit is free, until cancelled."""
+    """Post a contact whenever a permit is free, until cancelled or the connection fails."""
     for n in numbers:
         await permits.acquire()
         try:
-            status, _ = await post(session, url, BODIES[n % len(BODIES)])
-        except aiohttp.ClientError:
-            status = 0
+            status, _ = await conn.send(prebuilt[n % len(prebuilt)])
+        except (ConnectionError, load_raw.ProtocolError):
+            permits.release()
+            return
         if status != 201:
             permits.release()
 

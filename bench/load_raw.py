@@ -3,7 +3,8 @@
 aiohttp's client costs about as much CPU per request as the server it measures, and on two
 cores the driver shares the machine with what it drives. This one sends prebuilt bytes and
 reads only the status line and `Content-Length`, so more of the machine is left to the server;
-the ingest phase and the bare ceiling both use it, so their ratio compares like with like.
+the ingest phase and the bare ceiling both use it, so their ratio compares like with like, and
+so do the lifecycle phase's posters and the latency phase's open loop.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class ProtocolError(Exception):
     """The server answered something this client does not read (no length, bad status)."""
 
 
-class _Connection(asyncio.Protocol):
+class Connection(asyncio.Protocol):
     """One keep-alive connection with at most one request in flight."""
 
     def __init__(self) -> None:
@@ -79,14 +80,15 @@ class _Connection(asyncio.Protocol):
         return await self.answer
 
 
-async def _connect(url: str, n: int) -> list[tuple[asyncio.BaseTransport, _Connection]]:
+async def connect(url: str, n: int) -> list[tuple[asyncio.BaseTransport, Connection]]:
+    """`n` keep-alive connections to the server of `url`."""
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    return [await loop.create_connection(_Connection, host, port) for _ in range(n)]
+    return [await loop.create_connection(Connection, host, port) for _ in range(n)]
 
 
-async def _counted(conn: _Connection, request: bytes, tally: Tally) -> tuple[int, bytes] | None:
+async def _counted(conn: Connection, request: bytes, tally: Tally) -> tuple[int, bytes] | None:
     """One post, its answer counted in `tally`; None if the connection failed."""
     try:
         status, body = await conn.send(request)
@@ -108,13 +110,13 @@ def requests(url: str) -> list[bytes]:
 
 async def closed_loop(url: str, concurrency: int, warmup: float, duration: float) -> Tally:
     """`concurrency` connections posting back to back; counts the 2xx inside the window."""
-    made = await _connect(url, concurrency)
+    made = await connect(url, concurrency)
     prebuilt = requests(url)
     tally = Tally()
     start = time.perf_counter() + warmup
     end = start + duration
 
-    async def worker(conn: _Connection, first: int) -> None:
+    async def worker(conn: Connection, first: int) -> None:
         n = first
         while time.perf_counter() < end:
             answer = await _counted(conn, prebuilt[n % len(prebuilt)], tally)
@@ -143,12 +145,12 @@ async def open_loop(
     """Post at a fixed `rate` whatever the answers take, over `connections` keep-alive
     sockets; `on_created(id, scheduled_at)` per 201. A post waiting for a free socket is late
     from when it was due, so a slow server cannot hide behind the driver."""
-    made = await _connect(url, connections)
+    made = await connect(url, connections)
     prebuilt = requests(url)
     due: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
     tally = Tally()
 
-    async def worker(conn: _Connection) -> None:
+    async def worker(conn: Connection) -> None:
         while (item := await due.get()) is not None:
             n, scheduled = item
             answer = await _counted(conn, prebuilt[n % len(prebuilt)], tally)
