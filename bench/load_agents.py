@@ -1,7 +1,7 @@
 """Simulated agent desktops: one WebSocket each; accept every offer, complete after a while.
 
 Desks act on their socket (`{"action": "accept", ...}`) as a desktop would; `socket=False`
-makes them use the HTTP endpoints instead.
+makes them use the HTTP endpoints instead. The sockets are `bench/load_ws.py`'s lean client.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 
 from bench.load_client import JSON, connector, post
+from bench.load_ws import DeskSocket, connect
 
 CONNECT_CONCURRENCY = 50
 
@@ -34,55 +35,42 @@ class Desks:
     offers: dict[str, float] = field(default_factory=dict)  # interaction id -> frame received
     counts: Counter[str] = field(default_factory=Counter)
     first_offer: asyncio.Event = field(default_factory=asyncio.Event)
-    _ws_session: aiohttp.ClientSession | None = None
     _http: aiohttp.ClientSession | None = None
-    _streams: set[asyncio.Task[None]] = field(default_factory=set)
     _work_in_flight: set[asyncio.Task[None]] = field(default_factory=set)
     _rng: random.Random = field(default_factory=lambda: random.Random(7))
     _replies: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
-    _sockets: dict[str, aiohttp.ClientWebSocketResponse] = field(default_factory=dict)
+    _sockets: dict[str, DeskSocket] = field(default_factory=dict)
 
     async def open(self, agent_ids: list[str]) -> None:
         """Connect every agent's stream and wait for each one's hello frame."""
-        self._ws_session = aiohttp.ClientSession(connector=connector(0))
         self._http = aiohttp.ClientSession(connector=connector(self.http_limit))
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
         await asyncio.gather(*(self._connect(a, gate) for a in agent_ids))
 
     async def _connect(self, agent_id: str, gate: asyncio.Semaphore) -> None:
-        assert self._ws_session is not None
         async with gate:
-            ws = await self._ws_session.ws_connect(
-                f"{self.base}/v1/agents/{agent_id}/stream", autoping=True, max_msg_size=0
-            )
-            hello = orjson.loads(await ws.receive_str())
+            ws = await connect(f"{self.base}/v1/agents/{agent_id}/stream", self._on_text)
+            hello = orjson.loads(await ws.greeted)
             if hello.get("type") != "hello":
                 raise RuntimeError(f"agent {agent_id}: first frame {hello!r}")
-        _keep(self._streams, asyncio.create_task(self._listen(ws)))
         self._sockets[agent_id] = ws
 
-    async def _listen(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        async for msg in ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                continue
-            frame = orjson.loads(msg.data)
-            kind = frame.get("type")
-            self.counts[f"frame_{kind}"] += 1
-            if kind == "offer":
-                self.offers[frame["interaction_id"]] = time.perf_counter()
-                self.first_offer.set()
-                if not self.accept:
-                    continue
+    def _on_text(self, ws: DeskSocket, payload: bytes) -> None:
+        frame = orjson.loads(payload)
+        kind = frame.get("type")
+        self.counts[f"frame_{kind}"] += 1
+        if kind == "offer":
+            self.offers[frame["interaction_id"]] = time.perf_counter()
+            self.first_offer.set()
+            if self.accept:
                 work = self._work(ws, frame["offer_id"], frame["interaction_id"])
                 _keep(self._work_in_flight, asyncio.create_task(work))
-            elif kind == "reply":
-                waiting = self._replies.pop(frame["ref"], None)
-                if waiting is not None and not waiting.done():
-                    waiting.set_result(bool(frame["ok"]))
+        elif kind == "reply":
+            waiting = self._replies.pop(frame["ref"], None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(bool(frame["ok"]))
 
-    async def _work(
-        self, ws: aiohttp.ClientWebSocketResponse, offer_id: str, interaction_id: str
-    ) -> None:
+    async def _work(self, ws: DeskSocket, offer_id: str, interaction_id: str) -> None:
         """Accept at once; complete after the handle time."""
         try:
             if not await self._act(ws, "accept", offer_id=offer_id):
@@ -92,15 +80,15 @@ class Desks:
             done = await self._act(ws, "complete", interaction_id=interaction_id)
             if done and self.on_done is not None:
                 self.on_done()
-        except aiohttp.ClientError:
+        except (aiohttp.ClientError, ConnectionError):
             self.counts["work_client_error"] += 1
 
-    async def _act(self, ws: aiohttp.ClientWebSocketResponse, action: str, **ids: str) -> bool:
+    async def _act(self, ws: DeskSocket, action: str, **ids: str) -> bool:
         """One action, on the socket or over HTTP; whether it was done."""
         if self.socket:
             ref = f"{action}:{next(iter(ids.values()))}"
             answer = self._replies[ref] = asyncio.get_running_loop().create_future()
-            await ws.send_str(orjson.dumps({"action": action, "ref": ref, **ids}).decode())
+            ws.send_text(orjson.dumps({"action": action, "ref": ref, **ids}))
             ok: bool = await answer
         else:
             assert self._http is not None
@@ -136,13 +124,14 @@ class Desks:
 
     async def close(self) -> None:
         """Close every stream and pool; cancel what is left."""
-        tasks = [*self._streams, *self._work_in_flight]
+        tasks = list(self._work_in_flight)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for session in (self._ws_session, self._http):
-            if session is not None:
-                await session.close()
+        for ws in self._sockets.values():
+            ws.close()
+        if self._http is not None:
+            await self._http.close()
 
 
 def _keep(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
