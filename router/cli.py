@@ -15,9 +15,9 @@ import uvloop
 from router import __version__
 from router.config import ConfigError, json_schema, load_config
 from router.config.model import RoutingConfig
-from router.daemon import serve
 from router.errors import InvalidInput, RouterdError
 from router.log import configure as configure_logging
+from router.redis_server import EmbeddedRedis
 from router.settings import settings_from
 from router.simulate_cli import add_simulate_args, simulation_report
 
@@ -110,8 +110,15 @@ def run_daemon(args: argparse.Namespace) -> int:
     configure_logging(os.environ)
     try:
         settings = settings_from(config, os.environ)
+        embedded = None
+        if settings.redis_url is None:
+            # Spawned before the daemon's modules are imported: Redis loads its AOF meanwhile.
+            embedded = EmbeddedRedis(settings.data_dir, settings.appendfsync)
+            embedded.spawn()
+        from router.daemon import serve  # noqa: PLC0415  (aiohttp, numpy, the kernel)
+
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(serve(config, settings))
+            runner.run(serve(config, settings, embedded))
     except (RouterdError, OSError) as exc:
         print(f"routerd: {exc}", file=sys.stderr)
         return EXIT_INVALID

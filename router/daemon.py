@@ -55,8 +55,10 @@ class Daemon:
             log.info("open_files_limit_raised", before=before, after=after)
         url = self.settings.redis_url
         if url is None:
-            self.embedded = EmbeddedRedis(self.settings.data_dir, self.settings.appendfsync)
-            await asyncio.to_thread(self.embedded.start)
+            if self.embedded is None:  # else spawned already, while routerd was importing
+                self.embedded = EmbeddedRedis(self.settings.data_dir, self.settings.appendfsync)
+                self.embedded.spawn()
+            await asyncio.to_thread(self.embedded.wait_ready)
             url = self.embedded.url
         self.client = connect(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=2)
         hub = Hub()
@@ -125,9 +127,12 @@ class Daemon:
         log.info("routerd_stopped")
 
 
-async def serve(config: RoutingConfig, settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT, then shut down cleanly."""
-    daemon = Daemon(config, settings)
+async def serve(
+    config: RoutingConfig, settings: Settings, embedded: EmbeddedRedis | None = None
+) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly; `embedded` is a private Redis
+    spawned already (see `EmbeddedRedis.spawn`), which the daemon then owns."""
+    daemon = Daemon(config, settings, embedded=embedded)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -83,6 +83,12 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 10.0) -> None:
         """Adopt a live server on our socket, or start a new one and wait until it answers."""
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self) -> None:
+        """Adopt a live server on our socket, or start a new one without waiting for it: with a
+        large AOF to load it takes a while, which routerd can spend starting itself."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if ping(self.socket_path):
             self.adopted = True
@@ -96,7 +102,6 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C meant for routerd must not kill its data first
         )
-        self._wait_ready(timeout)
 
     def _command(self) -> list[str]:
         return [
@@ -113,8 +118,10 @@ class EmbeddedRedis:
             "--logfile", str(self.data_dir / LOGFILE),
         ]  # fmt: skip
 
-    def _wait_ready(self, timeout: float) -> None:
-        assert self._proc is not None
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Wait until a server from `spawn` answers (an adopted one already does)."""
+        if self._proc is None:
+            return
         deadline = time.monotonic() + timeout
         while not ping(self.socket_path):
             if self._proc.poll() is not None:

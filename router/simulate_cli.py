@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
 from router.config.durations import parse_duration
 from router.config.model import RoutingConfig
 from router.erlang import average_speed_of_answer, service_level
 from router.errors import InvalidInput
-from router.simulator import Scenario, run_scenario
+
+if TYPE_CHECKING:
+    from router.simulator import Scenario
 
 
 def add_simulate_args(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +38,8 @@ def _scenario(config: RoutingConfig, args: argparse.Namespace) -> Scenario:
     if channel not in queue.channels:
         raise InvalidInput("channel", f"queue {queue.name!r} does not serve {channel!r}")
     skills = {s: max(3, lvl) for s, lvl in queue.skills.items()}
+    from router.simulator import Scenario  # noqa: PLC0415  (the engine: not for `routerd run`)
+
     return Scenario(
         queue=queue.name,
         channel=channel,
@@ -52,6 +57,8 @@ def simulation_report(config: RoutingConfig, args: argparse.Namespace) -> str:
     """Simulate and describe the outcome next to the Erlang C prediction."""
     sc = _scenario(config, args)
     started = time.perf_counter()
+    from router.simulator import run_scenario  # noqa: PLC0415
+
     result = run_scenario(config, sc)
     elapsed = time.perf_counter() - started
     target = result.target
