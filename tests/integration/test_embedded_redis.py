@@ -49,6 +49,21 @@ def test_data_survives_a_restart_through_the_aof(server: EmbeddedRedis) -> None:
     assert _command(server.socket_path, "GET", "k") == b"kept"
 
 
+def test_a_spawned_server_answers_once_waited_for(server: EmbeddedRedis) -> None:
+    server.spawn()
+    server.wait_ready()
+    assert ping(server.socket_path)
+
+
+def test_a_spawned_server_loads_its_aof_before_answering(server: EmbeddedRedis) -> None:
+    server.start()
+    _command(server.socket_path, "SET", "k", "kept")
+    server.stop()
+    server.spawn()
+    server.wait_ready()
+    assert _command(server.socket_path, "GET", "k") == b"kept"
+
+
 def test_a_live_server_is_adopted(server: EmbeddedRedis) -> None:
     server.start()
     second = EmbeddedRedis(server.data_dir)
