@@ -42,7 +42,8 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 MAX_BATCH = 1024
 # Commits sent and not answered yet: past this, a turn waits for the oldest before sending.
 MAX_IN_FLIGHT = 2
-# New contacts go to Redis in batches of this many, each answered as soon as it is in.
+# New contacts go to Redis in batches of this many; each is routed in the first turn after it
+# is in, and its clients answered with that turn, not when the whole turn's contacts are in.
 INTAKE_CHUNK = 16
 # Enqueue batches sent and not answered yet: past this, a turn waits for the oldest.
 MAX_INTAKE = 16
