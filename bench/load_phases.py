@@ -125,20 +125,18 @@ async def lifecycle(daemon: Daemon, desks: Desks, s: Sizes) -> Figures:
     desks.on_done = permits.release
     numbers = itertools.count()
     url = f"{daemon.base}/v1/interactions"
-    made = await load_raw.connect(url, s.concurrency)
     prebuilt = load_raw.requests(url)
-    posters = [asyncio.create_task(_gated(conn, prebuilt, permits, numbers)) for _, conn in made]
-    try:
-        await asyncio.sleep(s.warmup)
-        before, cpu_meter = desks.counts["complete_ok"], meter(daemon)
-        await asyncio.sleep(s.duration)
-        done, cpu = desks.counts["complete_ok"] - before, cpu_meter.read()
-    finally:
-        for task in posters:
-            task.cancel()
-        await asyncio.gather(*posters, return_exceptions=True)
-        for transport, _ in made:
-            transport.close()
+    async with load_raw.connections(url, s.concurrency) as made:
+        posters = [asyncio.create_task(_gated(c, prebuilt, permits, numbers)) for c in made]
+        try:
+            await asyncio.sleep(s.warmup)
+            before, cpu_meter = desks.counts["complete_ok"], meter(daemon)
+            await asyncio.sleep(s.duration)
+            done, cpu = desks.counts["complete_ok"] - before, cpu_meter.read()
+        finally:
+            for task in posters:
+                task.cancel()
+            await asyncio.gather(*posters, return_exceptions=True)
     desks.on_done = None
     await drain(daemon, desks)
     return {"lifecycle_per_s": done / s.duration, "cpu_lifecycle": cpu}

@@ -10,8 +10,9 @@ so do the lifecycle phase's posters and the latency phase's open loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -80,12 +81,19 @@ class Connection(asyncio.Protocol):
         return await self.answer
 
 
-async def connect(url: str, n: int) -> list[tuple[asyncio.BaseTransport, Connection]]:
-    """`n` keep-alive connections to the server of `url`."""
+@contextlib.asynccontextmanager
+async def connections(url: str, n: int) -> AsyncIterator[list[Connection]]:
+    """`n` keep-alive connections to the server of `url`, closed on the way out."""
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    return [await loop.create_connection(Connection, host, port) for _ in range(n)]
+    made = [(await loop.create_connection(Connection, host, port))[1] for _ in range(n)]
+    try:
+        yield made
+    finally:
+        for conn in made:
+            if conn.transport is not None:
+                conn.transport.close()
 
 
 async def _counted(conn: Connection, request: bytes, tally: Tally) -> tuple[int, bytes] | None:
@@ -110,11 +118,17 @@ def requests(url: str) -> list[bytes]:
 
 async def closed_loop(url: str, concurrency: int, warmup: float, duration: float) -> Tally:
     """`concurrency` connections posting back to back; counts the 2xx inside the window."""
-    made = await connect(url, concurrency)
-    prebuilt = requests(url)
+    async with connections(url, concurrency) as made:
+        return await _closed_loop(made, requests(url), warmup, duration)
+
+
+async def _closed_loop(
+    made: list[Connection], prebuilt: list[bytes], warmup: float, duration: float
+) -> Tally:
     tally = Tally()
     start = time.perf_counter() + warmup
     end = start + duration
+    concurrency = len(made)
 
     async def worker(conn: Connection, first: int) -> None:
         n = first
@@ -127,11 +141,7 @@ async def closed_loop(url: str, concurrency: int, warmup: float, duration: float
                 tally.in_window += 1
             n += concurrency
 
-    try:
-        await asyncio.gather(*(worker(conn, i) for i, (_, conn) in enumerate(made)))
-    finally:
-        for transport, _ in made:
-            transport.close()
+    await asyncio.gather(*(worker(conn, i) for i, conn in enumerate(made)))
     return tally
 
 
@@ -140,13 +150,22 @@ async def open_loop(
     rate: float,
     duration: float,
     on_created: Callable[[str, float], None],
-    connections: int = 64,
+    sockets: int = 64,
 ) -> Tally:
-    """Post at a fixed `rate` whatever the answers take, over `connections` keep-alive
+    """Post at a fixed `rate` whatever the answers take, over `sockets` keep-alive
     sockets; `on_created(id, scheduled_at)` per 201. A post waiting for a free socket is late
     from when it was due, so a slow server cannot hide behind the driver."""
-    made = await connect(url, connections)
-    prebuilt = requests(url)
+    async with connections(url, sockets) as made:
+        return await _open_loop(made, requests(url), rate, duration, on_created)
+
+
+async def _open_loop(
+    made: list[Connection],
+    prebuilt: list[bytes],
+    rate: float,
+    duration: float,
+    on_created: Callable[[str, float], None],
+) -> Tally:
     due: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
     tally = Tally()
 
@@ -161,19 +180,15 @@ async def open_loop(
                 tally.in_window += 1
                 on_created(orjson.loads(body)["id"], scheduled)
 
-    workers = [asyncio.create_task(worker(conn)) for _, conn in made]
-    try:
-        start = time.perf_counter()
-        launched = 0
-        while (now := time.perf_counter()) < start + duration:
-            while launched < int((now - start) * rate):
-                due.put_nowait((launched, start + launched / rate))
-                launched += 1
-            await asyncio.sleep(0.001)
-        for _ in workers:
-            due.put_nowait(None)
-        await asyncio.gather(*workers)
-    finally:
-        for transport, _ in made:
-            transport.close()
+    workers = [asyncio.create_task(worker(conn)) for conn in made]
+    start = time.perf_counter()
+    launched = 0
+    while (now := time.perf_counter()) < start + duration:
+        while launched < int((now - start) * rate):
+            due.put_nowait((launched, start + launched / rate))
+            launched += 1
+        await asyncio.sleep(0.001)
+    for _ in workers:
+        due.put_nowait(None)
+    await asyncio.gather(*workers)
     return tally

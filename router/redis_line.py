@@ -39,10 +39,10 @@ class CommitLine:
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
-    async def send(self, commands: Sequence[Sequence[Any]]) -> Sent:
+    async def send(self, commands: Sequence[tuple[Any, ...]]) -> Sent:
         """Write `commands` after every batch sent before; the future gets their replies, an
         error reply in its command's place. Raises at once if Redis cannot be reached."""
-        packed = b"".join(hiredis.pack_command(tuple(c)) for c in commands)
+        packed = b"".join(hiredis.pack_command(c) for c in commands)
         conn = self._conn
         if conn is not None and _closed(conn):
             # Closed by Redis or on the way while nothing was owed, so no reader saw it.
