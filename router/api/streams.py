@@ -42,7 +42,7 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
     since = _since(request)
     ws = _socket()
     await ws.prepare(request)
-    line = Line(ws)
+    line = Line(ws, request.transport)
     ctx.hub.join(agent_id, line)
     try:
         last = since or 0
@@ -59,7 +59,7 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
         await _drain(ws, desk.handler(router, agent_id, line) if acts else None)
     finally:
         ctx.hub.leave(agent_id, line)
-        await line.close()
+        line.close()
         _release(request, ws)
     return ws
 
@@ -114,7 +114,7 @@ async def supervisor_stream(request: web.Request) -> web.WebSocketResponse:
     ctx = context(request)
     ws = _socket()
     await ws.prepare(request)
-    line = Line(ws)
+    line = Line(ws, request.transport)
     line.start()
     ctx.hub.join(None, line)
     ticker = asyncio.create_task(_figures(request, line))
@@ -123,7 +123,7 @@ async def supervisor_stream(request: web.Request) -> web.WebSocketResponse:
     finally:
         ticker.cancel()
         ctx.hub.leave(None, line)
-        await line.close()
+        line.close()
         _release(request, ws)
     return ws
 
