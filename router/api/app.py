@@ -6,15 +6,13 @@ import structlog
 from aiohttp import web
 
 from router.api import openapi
-from router.api.context import CONTEXT, Context, Handler, reply
+from router.api.context import CONTEXT, MAX_BODY, Context, Handler, reply
 from router.api.errors import describe, error_body
 from router.api.routes import add_routes
 from router.errors import RouterdError, Unavailable
 from router.service import REDIS_DOWN, RETRY_AFTER
 
 log = structlog.get_logger("routerd.api")
-
-MAX_BODY = 256 * 1024
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> web.Response:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from router.api.app import MAX_BODY
+from router.api.context import MAX_BODY
 from tests.integration.api_kit import Api
 
 BAD_CONTACTS: list[tuple[Any, str]] = [
@@ -39,6 +41,28 @@ async def test_an_oversized_body_is_refused(api: Api) -> None:
     body = {"channel": "chat", "customer": "c", "text": "x" * (MAX_BODY + 1)}
     status, answer = await api.call("POST", "/v1/interactions", body)
     assert (status, answer["error"]["code"], await api.redis.dbsize()) == (413, "too_large", 0)
+
+
+async def pieces(*chunks: bytes) -> AsyncIterator[bytes]:
+    """A body sent chunked, a pause between chunks, so that it arrives after the headers."""
+    for chunk in chunks:
+        yield chunk
+        await asyncio.sleep(0.05)
+
+
+async def test_a_contact_whose_body_comes_in_pieces_is_taken_whole(api: Api) -> None:
+    body = pieces(b'{"channel": "chat", ', b'"customer": "late-piece"}')
+    async with api.http.post(api.base + "/v1/interactions", data=body) as r:
+        ix = (await r.json())["id"]
+    status, shown = await api.call("GET", f"/v1/interactions/{ix}")
+    assert (r.status, status, shown["customer"]) == (201, 200, "late-piece")
+
+
+async def test_an_oversized_body_in_pieces_is_refused(api: Api) -> None:
+    body = pieces(b'{"channel": "chat", "customer": "c", "text": "', b"x" * MAX_BODY, b'"}')
+    async with api.http.post(api.base + "/v1/interactions", data=body) as r:
+        answer = await r.json()
+    assert (r.status, answer["error"]["code"], await api.redis.dbsize()) == (413, "too_large", 0)
 
 
 async def test_an_unknown_skill_in_an_agent_profile_is_refused(api: Api) -> None:
