@@ -21,7 +21,18 @@ cdef extern from *:
     #define rd_prefetch(p) _mm_prefetch((const char*)(p), _MM_HINT_T0)
     #else
     static inline int rd_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
+    #if defined(__POPCNT__) || !(defined(__x86_64__) || defined(__i386__))
     static inline int rd_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
+    #else
+    /* x86 without -mpopcnt: the builtin is a call into libgcc for every word a rank reads.
+       Inline, the bit-slicing count is a few instructions the compiler can vectorize. */
+    static inline int rd_popcount64(unsigned long long x) {
+        x = x - ((x >> 1) & 0x5555555555555555ULL);
+        x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+        x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+        return (int)((x * 0x0101010101010101ULL) >> 56);
+    }
+    #endif
     #define rd_prefetch(p) __builtin_prefetch((p))
     #endif
     """
