@@ -67,8 +67,10 @@ class Line:
             else:
                 self._too_slow()
             return
+        if seq and seq <= self._after:
+            return  # committed before the hello or replay, which gave it to the client
         transport = self._transport
-        if transport is None or (seq and seq <= self._after) or transport.is_closing():
+        if transport is None or transport.is_closing():
             return  # a client that went reconnects with ?since and gets what it missed
         transport.write(text_frame(frame.encode()))
         if transport.get_write_buffer_size() > BUFFER_LIMIT:
