@@ -314,25 +314,19 @@ cdef class AgentIndex:
 
     cdef void _score_into(self, TopK* top, Py_ssize_t n, const Terms* req, const Terms* pref,
                           uint64_t groups, double now) noexcept:
-        # keep_live fused with scoring, in one pass over the candidates. Their level rows are
-        # not read: min(level, wanted) is the count of the skill's level bitsets 1..wanted that
-        # hold the agent, and those bitsets are read in ascending order like the candidates,
-        # so the only random access per candidate is its hot row, prefetched ahead.
-        cdef const uint64_t* pb[MAX_TERMS * MAX_LEVEL]
+        # keep_live fused with scoring, in one pass over the candidates. The only random
+        # accesses per candidate are its hot row and, for a task with preferred skills, the
+        # first preferred level in its level row: both prefetched ahead.
         cdef const int64_t* cand = &self.cand[0]
         cdef const double* hot = &self.hot[0, 0]
+        cdef const uint8_t* levels = &self.levels[0, 0]
         cdef const double* h
         cdef double wf = self.w_fit, wl = self.w_load, wi = self.w_idle, rest, idle
-        cdef Py_ssize_t i, a, w
-        cdef int j, lv, npb = 0, b
-        cdef int64_t need
-        for j in range(pref.n):
-            for lv in range(pref.level[j]):
-                pb[npb] = &self.skill_bits[pref.skill[j], lv, 0]
-                npb += 1
+        cdef Py_ssize_t i, a, width = self.width, ahead = pref.skill[0] if pref.n else 0
         for i in range(n):
             if i + PREFETCH < n:
                 rd_prefetch(&hot[cand[i + PREFETCH] * H_COLS])
+                rd_prefetch(&levels[cand[i + PREFETCH] * width + ahead])
             a = cand[i]
             h = &hot[a * H_COLS]
             if not h[H_LEASE] >= now or (groups != 0 and (self.groups[a] & groups) == 0):
@@ -342,12 +336,8 @@ cdef class AgentIndex:
             # Rounding is monotonic, so this (fit = 1) bounds the score exactly.
             if top.n == top.k and wf * 1.0 + rest + idle < top.h[0].score:
                 continue
-            need = req.base
-            w = a >> 6
-            b = a & 63
-            for j in range(npb):
-                need += (pb[j][w] >> b) & 1
-            topk_push(top, wf * fit_ratio(need, h[H_TOTAL]) + rest + idle, 0.0, a)
+            topk_push(top, wf * fit_of(&levels[a * width], h[H_TOTAL], req.base, pref.skill,
+                                       pref.level, pref.n) + rest + idle, 0.0, a)
 
     def parts(self, Py_ssize_t a, int channel, skills, levels, pref_skills, pref_levels,
               double now):
