@@ -150,43 +150,83 @@ def timer_overhead_ns() -> float:
     return statistics.median(samples)
 
 
+def batch_median_ns(fn: Callable[..., object], calls: Sequence[Sequence[Any]]) -> float:
+    """The median time of one call over one batch of `calls`."""
+    pc = time.perf_counter_ns
+    samples = []
+    for args in calls:
+        t0 = pc()
+        fn(*args)
+        samples.append(pc() - t0)
+    return statistics.median(samples)
+
+
 def median_us(fn: Callable[..., object], calls: Sequence[Sequence[Any]], batches: int) -> float:
     """Median over `batches` of the median time of one call, cycling through `calls`."""
-    pc = time.perf_counter_ns
-    medians = []
-    for _ in range(batches):
-        samples = []
-        for args in calls:
-            t0 = pc()
-            fn(*args)
-            samples.append(pc() - t0)
-        medians.append(statistics.median(samples))
-    return statistics.median(medians) / 1000.0
+    return statistics.median(batch_median_ns(fn, calls) for _ in range(batches)) / 1000.0
 
 
-def measure_rank(n_agents: int, quick: bool) -> dict[str, Any]:
-    agents = make_agents(n_agents, seed=n_agents, routable=0.3)
-    tasks = make_tasks(300, seed=7)
-    compiled = build_index(compiled_kernel(), agents)
-    twin = build_index(kernel_py, agents)
-    scan = NumpyScan(compiled, agents)
-    for args in tasks:
-        ranked = compiled.rank(*args)
-        best = ranked[0] if ranked else -1
-        if scan.best(args) != best or twin.rank(*args) != ranked:
-            raise AssertionError(f"implementations disagree on {args}")
-    big = n_agents >= 100_000
-    c_us = median_us(compiled.rank, tasks, 5 if quick else 21)
-    t_us = median_us(twin.rank, tasks[: 50 if big else 300], 1 if quick or big else 3)
-    n_us = median_us(scan.best, [(t,) for t in tasks[: 100 if big else 300]], 1 if quick else 3)
-    return {
-        "agents": n_agents,
-        "compiled_us": round(c_us, 3),
-        "twin_us": round(t_us, 1),
-        "numpy_us": round(n_us, 1),
-        "speedup_vs_numpy": round(n_us / c_us, 1),
-        "eligible_median": statistics.median(len(compiled.rank(*t[:8], 10**9)) for t in tasks),
-    }
+@dataclass
+class RankWorld:
+    """One row of the rank table: the three implementations over the same agents and tasks."""
+
+    n_agents: int
+    tasks: list[RankArgs]
+    compiled: Any
+    twin: Any
+    scan: NumpyScan
+    times: dict[str, list[float]]
+
+    @classmethod
+    def make(cls, n_agents: int) -> RankWorld:
+        agents = make_agents(n_agents, seed=n_agents, routable=0.3)
+        tasks = make_tasks(300, seed=7)
+        compiled = build_index(compiled_kernel(), agents)
+        twin = build_index(kernel_py, agents)
+        scan = NumpyScan(compiled, agents)
+        for args in tasks:
+            ranked = compiled.rank(*args)
+            best = ranked[0] if ranked else -1
+            if scan.best(args) != best or twin.rank(*args) != ranked:
+                raise AssertionError(f"implementations disagree on {args}")
+        return cls(n_agents, tasks, compiled, twin, scan, {"c": [], "t": [], "n": []})
+
+    def time_compiled(self) -> None:
+        self.times["c"].append(batch_median_ns(self.compiled.rank, self.tasks))
+
+    def time_slow(self) -> None:
+        """A batch of the twin and of the NumPy scan, on fewer tasks past 10,000 agents."""
+        big = self.n_agents >= 100_000
+        self.times["t"].append(batch_median_ns(self.twin.rank, self.tasks[: 50 if big else 300]))
+        calls = [(t,) for t in self.tasks[: 100 if big else 300]]
+        self.times["n"].append(batch_median_ns(self.scan.best, calls))
+
+    def row(self) -> dict[str, Any]:
+        c_us, t_us, n_us = (statistics.median(self.times[k]) / 1000.0 for k in "ctn")
+        return {
+            "agents": self.n_agents,
+            "compiled_us": round(c_us, 3),
+            "twin_us": round(t_us, 1),
+            "numpy_us": round(n_us, 1),
+            "speedup_vs_numpy": round(n_us / c_us, 1),
+            "eligible_median": statistics.median(
+                len(self.compiled.rank(*t[:8], 10**9)) for t in self.tasks
+            ),
+        }
+
+
+def measure_rank(sizes: Sequence[int], quick: bool) -> list[dict[str, Any]]:
+    """The rank table. Every size and implementation is timed in the same rounds, one batch
+    each per round, so that a spell of a slower machine weighs on all of them alike rather
+    than on whichever was timed then; the twin and the scan, slow, in every seventh round."""
+    worlds = [RankWorld.make(n) for n in sizes]
+    rounds = 5 if quick else 21
+    for r in range(rounds):
+        for world in worlds:
+            world.time_compiled()
+            if r % 7 == 0:
+                world.time_slow()
+    return [world.row() for world in worlds]
 
 
 def board_world(kernel: ModuleType) -> tuple[Any, list[tuple[int, float, int]]]:
@@ -264,8 +304,7 @@ def cpu_model() -> str:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    sizes = (1_000, 10_000, 100_000)
-    rows = [measure_rank(n, quick) for n in sizes]
+    rows = measure_rank((1_000, 10_000, 100_000), quick)
     agent_to_task = measure_agent_to_task(quick)
     batch_ms, pairs = measure_batch(quick)
     return {
