@@ -214,8 +214,18 @@ cdef inline void topk_push(TopK* t, double score, double since, int64_t id) noex
 
 
 cdef list topk_finish(TopK* t, Cand* stack):
-    cdef Py_ssize_t i
-    qsort(t.h, t.n, sizeof(Cand), cmp_cand)
+    cdef Py_ssize_t i, j
+    cdef Cand c
+    if t.n > STACK_K:
+        qsort(t.h, t.n, sizeof(Cand), cmp_cand)
+    else:  # a few candidates: inline, where qsort's calls through cmp_cand cost more
+        for i in range(1, t.n):
+            c = t.h[i]
+            j = i
+            while j > 0 and better(&c, &t.h[j - 1]):
+                t.h[j] = t.h[j - 1]
+                j -= 1
+            t.h[j] = c
     out = [t.h[i].id for i in range(t.n)]
     if t.h != stack:
         free(t.h)
