@@ -1,8 +1,10 @@
-"""`routerd run` as a process: ready to serve, SIGTERM exits 0 keeping every interaction, and a
-bad routing file is refused before anything starts."""
+"""`routerd run` as a process: ready to serve, a desk takes a contact on the daemon's own event
+loop (uvloop), SIGTERM exits 0 keeping every interaction, and a bad routing file is refused
+before anything starts."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -14,11 +16,12 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import orjson
 import pytest
 
 from bench.load_proc import free_port
-from tests.integration.api_kit import ROUTING
+from tests.integration.api_kit import ROUTING, next_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = [sys.executable, "-m", "router", "run", "-c"]
@@ -97,6 +100,28 @@ def _contact(daemon: Daemon) -> str:
     assert status == 201 and isinstance(answer, dict)
     ident: str = answer["id"]
     return ident
+
+
+def test_a_desk_takes_a_contact_on_the_daemons_loop(daemon: Daemon) -> None:
+    daemon.call("PUT", "/v1/agents/a1", {"name": "A", "skills": {"en": 3}})
+    daemon.call("POST", "/v1/agents/a1/status", {"status": "available"})
+
+    async def desk() -> tuple[str, str, list[bool]]:
+        url = f"http://127.0.0.1:{daemon.port}/v1/agents/a1/stream"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            await next_frame(ws, "hello")
+            ix = await asyncio.to_thread(_contact, daemon)
+            offer = await next_frame(ws, "offer")
+            await ws.send_json({"action": "accept", "offer_id": offer["offer_id"], "ref": 1})
+            accepted = await next_frame(ws, "reply")
+            await ws.send_json({"action": "complete", "interaction_id": ix, "ref": 2})
+            completed = await next_frame(ws, "reply")
+            return ix, offer["interaction_id"], [accepted["ok"], completed["ok"]]
+
+    ix, offered, replies = asyncio.run(desk())
+    status, answer = daemon.call("GET", f"/v1/interactions/{ix}")
+    state = answer["state"] if isinstance(answer, dict) else None
+    assert (offered, replies, status, state) == (ix, [True, True], 200, "done")
 
 
 def test_sigterm_exits_zero(daemon: Daemon) -> None:
