@@ -1,18 +1,27 @@
-"""A real Redis for the integration tests: the embedded server, or --redis-url; flushed per test."""
+"""A real Redis for the integration tests: the embedded server, or --redis-url; flushed per test.
+The tests run on uvloop, the event loop routerd runs on: its transports are not asyncio's."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 import structlog
+import uvloop
 
 from router.log import configure as configure_logging
 from router.redis_client import connect
 from router.redis_server import EmbeddedRedis
 from tests.integration.api_kit import Api, start_api, stop_api
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], uvloop.Loop]]:
+    """Every async test here on uvloop."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
