@@ -15,14 +15,13 @@ import argparse
 import glob
 import importlib.util
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench.kernel import NOW, batch_world, board_world, build_index, make_agents, make_tasks
+from bench import kernel as kb
 
 HERE = Path(__file__).resolve().parents[1]
 
@@ -52,35 +51,27 @@ class Pair:
 
 
 def _batch_of(fn: Callable[..., object], calls: Sequence[Sequence[Any]]) -> Callable[[], float]:
-    def timed() -> float:
-        pc = time.perf_counter_ns
-        samples = []
-        for args in calls:
-            t0 = pc()
-            fn(*args)
-            samples.append(pc() - t0)
-        return statistics.median(samples) / 1000.0  # us
-
-    return timed
+    """A round of one build: the median µs of a call over one batch of `calls`."""
+    return lambda: kb.batch_median_ns(fn, calls) / 1000.0
 
 
 def pairs(a: ModuleType, b: ModuleType, sizes: Sequence[int]) -> list[Pair]:
     """rank at each size, agent -> task and the batch, on the same data for both builds."""
     out = []
-    tasks = make_tasks(300, seed=7)
+    tasks = kb.make_tasks(300, seed=7)
     for n in sizes:
-        agents = make_agents(n, seed=n, routable=0.3)
-        ia, ib = build_index(a, agents), build_index(b, agents)
+        agents = kb.make_agents(n, seed=n, routable=0.3)
+        ia, ib = kb.build_index(a, agents), kb.build_index(b, agents)
         same = all(ia.rank(*t) == ib.rank(*t) for t in tasks)
         timed_a, timed_b = _batch_of(ia.rank, tasks), _batch_of(ib.rank, tasks)
         out.append(Pair(f"rank {n:,} us", timed_a, timed_b, same))
-    (ba, ca), (bb, cb) = board_world(a), board_world(b)
+    (ba, ca), (bb, cb) = kb.board_world(a), kb.board_world(b)
     same = [ba.rank(*c) for c in ca] == [bb.rank(*c) for c in cb]
     out.append(Pair("agent->task us", _batch_of(ba.rank, ca), _batch_of(bb.rank, cb), same))
-    (xa, ta), (xb, tb) = batch_world(a), batch_world(b)
-    same = a.batch_match(xa, ta, NOW) == b.batch_match(xb, tb, NOW)
-    batch_a = _batch_of(a.batch_match, [(xa, ta, NOW)] * 3)
-    batch_b = _batch_of(b.batch_match, [(xb, tb, NOW)] * 3)
+    (xa, ta), (xb, tb) = kb.batch_world(a), kb.batch_world(b)
+    same = a.batch_match(xa, ta, kb.NOW) == b.batch_match(xb, tb, kb.NOW)
+    batch_a = _batch_of(a.batch_match, [(xa, ta, kb.NOW)] * 3)
+    batch_b = _batch_of(b.batch_match, [(xb, tb, kb.NOW)] * 3)
     out.append(Pair("batch us", batch_a, batch_b, same))
     return out
 
