@@ -90,7 +90,7 @@ def handler(router: Router, agent_id: str, line: Line) -> Callable[[str], Awaita
         except RouterdError as err:  # `decode` turns every malformed frame into InvalidInput
             _, body = describe(err)
             reply = {"type": "reply", "ref": ref, "ok": False, **body}
-        line.send(orjson.dumps(reply).decode())
+        line.send(orjson.dumps(reply))
 
     return act
 

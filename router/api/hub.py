@@ -45,7 +45,7 @@ class Line:
     def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None) -> None:
         self.ws = ws
         self._transport = transport
-        self._held: list[tuple[int, str]] | None = []
+        self._held: list[tuple[int, bytes]] | None = []
         self._after = 0
 
     def start(self, after: int = 0) -> None:
@@ -59,8 +59,9 @@ class Line:
         for seq, frame in held:
             self.send(frame, seq)
 
-    def send(self, frame: str, seq: int = 0) -> None:
-        """Send a frame, or hold it until `start`; a line that cannot keep up is closed."""
+    def send(self, frame: bytes, seq: int = 0) -> None:
+        """Send a frame (UTF-8 JSON), or hold it until `start`; a line that cannot keep up is
+        closed."""
         if self._held is not None:
             if len(self._held) < HELD_LIMIT:
                 self._held.append((seq, frame))
@@ -72,7 +73,7 @@ class Line:
         transport = self._transport
         if transport is None or transport.is_closing():
             return  # a client that went reconnects with ?since and gets what it missed
-        transport.write(text_frame(frame.encode()))
+        transport.write(text_frame(frame))
         if transport.get_write_buffer_size() > BUFFER_LIMIT:
             self._too_slow()
 
@@ -87,10 +88,9 @@ class Line:
         self._held = None
 
 
-def with_seq(seq: int, payload: bytes) -> str:
+def with_seq(seq: int, payload: bytes) -> bytes:
     """The event JSON with its sequence number first."""
-    body = payload.decode()
-    return f'{{"seq":{seq},{body[1:]}' if len(body) > 2 else f'{{"seq":{seq}}}'
+    return b'{"seq":%d,%s' % (seq, payload[1:]) if len(payload) > 2 else b'{"seq":%d}' % seq
 
 
 class Hub(Publisher):
@@ -124,11 +124,6 @@ class Hub(Publisher):
         lines.discard(line)
         if not lines:
             self.agents.pop(agent_id, None)
-
-    def broadcast(self, frame: str) -> None:
-        """Send a frame to every supervisor line."""
-        for line in self.supervisors:
-            line.send(frame)
 
     async def close_all(self) -> None:
         """Close every line (shutdown)."""

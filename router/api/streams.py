@@ -48,7 +48,7 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
         last = since or 0
         if since is not None:
             for seq, payload in await router.store.agent_events(agent_id, since):
-                await ws.send_str(with_seq(seq, payload))
+                await ws.send_str(with_seq(seq, payload).decode())
                 last = seq
         else:
             hello = await _hello(request, agent_id)
@@ -142,5 +142,5 @@ async def _figures(request: web.Request, line: Line) -> None:
             "queues": router.stats.queue_figures(router.engine, now),
             "agents": router.stats.agent_figures(router.engine),
         }
-        line.send(orjson.dumps(frame).decode())
+        line.send(orjson.dumps(frame))
         await asyncio.sleep(ctx.figures_interval)

@@ -94,7 +94,7 @@ def test_frames_of_every_length_arrive_whole(run: Runner) -> None:
     def script(line: Line) -> None:
         line.start()
         for n in SIZES:
-            line.send("x" * n)
+            line.send(b"x" * n)
 
     async def scenario() -> None:
         async with serving() as server:
@@ -107,9 +107,9 @@ def test_frames_of_every_length_arrive_whole(run: Runner) -> None:
 def test_held_frames_go_out_at_start_without_those_the_client_has(run: Runner) -> None:
     def script(line: Line) -> None:
         for seq in (1, 2, 3):
-            line.send(f"held {seq}", seq)
+            line.send(b"held %d" % seq, seq)
         line.start(after=2)
-        line.send("live", 4)
+        line.send(b"live", 4)
 
     async def scenario() -> None:
         async with serving() as server:
@@ -146,7 +146,7 @@ async def flood(server: Server) -> None:
         assert transport is not None
         line.start()
         for _ in range(4096):
-            line.send("x" * BIG)
+            line.send(b"x" * BIG)
         waiting = transport.get_write_buffer_size()
         await asyncio.sleep(0.1)
         assert (ws.closed, waiting <= BUFFER_LIMIT + BIG + 16) == (True, True), waiting
