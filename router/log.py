@@ -35,6 +35,8 @@ def configure(env: Mapping[str, str]) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        # One write per line, newline included: print() writes the newline apart, and a daemon
+        # killed between the two writes left a torn line that the next start wrote onto.
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
