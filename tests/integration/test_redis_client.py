@@ -6,6 +6,8 @@ from contextlib import aclosing
 
 import pytest
 import redis.asyncio as aioredis
+from redis._parsers import _AsyncRESP2Parser
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -35,6 +37,36 @@ async def test_pipelined_replies_come_back_in_order(client: aioredis.Redis) -> N
 async def test_an_error_reply_takes_its_commands_place(client: aioredis.Redis) -> None:
     replies = await pipelined(client, [("SET", "k", "x"), ("INCR", "k"), ("GET", "k")])
     assert isinstance(replies[1], ResponseError) and replies[2] == b"x"
+
+
+async def test_replies_longer_than_one_socket_read_come_back_whole(
+    client: aioredis.Redis,
+) -> None:
+    big = b"v" * 300_000  # several reads of redis-py's 64 KB each
+    commands = [("SET", "big", big), ("GET", "big"), ("STRLEN", "big")]
+    assert await pipelined(client, commands) == [b"OK", big, len(big)]
+
+
+async def test_replies_come_back_through_redis_pys_own_parser_too(redis_url: str) -> None:
+    plain = connect(redis_url, parser_class=_AsyncRESP2Parser)  # not hiredis's reader
+    try:
+        got = await pipelined(plain, [("SET", "p", 1), ("INCR", "nope", "x"), ("GET", "p")])
+    finally:
+        await plain.aclose()
+    assert got[0] == b"OK" and isinstance(got[1], ResponseError) and got[2] == b"1"
+
+
+async def test_a_connection_closed_by_redis_fails_the_batch(client: aioredis.Redis) -> None:
+    with pytest.raises(RedisConnectionError):
+        await pipelined(client, [("CLIENT", "KILL", "SKIPME", "no"), ("PING",)])
+
+
+async def test_the_pool_is_usable_after_a_connection_was_closed(
+    client: aioredis.Redis,
+) -> None:
+    with pytest.raises(RedisConnectionError):
+        await pipelined(client, [("CLIENT", "KILL", "SKIPME", "no"), ("PING",)])
+    assert await pipelined(client, [("PING",)]) == [b"PONG"]
 
 
 async def test_the_connection_is_usable_after_an_error_reply(client: aioredis.Redis) -> None:
