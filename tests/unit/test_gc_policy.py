@@ -68,6 +68,18 @@ def test_what_survived_a_young_collection_is_frozen(
     assert gc.get_freeze_count() - before >= len(kept)
 
 
+def test_young_collections_wait_for_the_policys_threshold(policy: GcPolicy) -> None:
+    assert gc.get_threshold()[0] == policy.young_threshold
+
+
+def test_uninstall_gives_back_the_threshold_it_found(clock: Clock) -> None:
+    before = gc.get_threshold()
+    p = GcPolicy(lambda _: None, clock=clock, young_threshold=before[0] + 1234)
+    p.install()
+    p.uninstall()
+    assert gc.get_threshold() == before
+
+
 def test_collections_in_a_row_schedule_one_freeze(
     policy: GcPolicy, scheduled: list[Callable[[], None]]
 ) -> None:
