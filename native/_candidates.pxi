@@ -14,8 +14,9 @@ cdef Py_ssize_t mask(AgentIndex ag, int channel, const Terms* req, object exclud
     # Sets the bits of ag.acc of the candidates collect lists; returns how many.
     # The exclusions are read first: iterating them may run Python code, even a call on
     # this index that reuses acc and cand or grows every array.
-    # Whole-word ANDs with no early exit: data-dependent branches per word mispredict and
-    # cost more than the loads they would save.
+    # One pass of whole-word ANDs over every required row at once (rd_and_count), with no
+    # early exit: data-dependent branches per word mispredict and cost more than the loads
+    # they would save.
     cdef int64_t few[STACK_K]
     cdef Py_ssize_t nfew = 0
     rest = None  # the exclusions past STACK_K, as plain ints
@@ -29,36 +30,21 @@ cdef Py_ssize_t mask(AgentIndex ag, int channel, const Terms* req, object exclud
             else:
                 rest.append(<int64_t>x)
     cdef uint64_t* acc = &ag.acc[0]
-    cdef const uint64_t* rb = &ag.ready_bits[channel, 0]
-    cdef const uint64_t* bits
-    cdef Py_ssize_t w, n = 0, nw = ag.nwords, i
-    cdef int64_t v
-    cdef int j, last = -1
-    cdef uint64_t m
-    for w in range(nw):
-        acc[w] = rb[w]
-    for i in range(nfew):
-        drop(ag, acc, few[i])
-    if rest is not None:
-        for v in rest:
-            drop(ag, acc, v)
+    cdef const uint64_t* rows[MAX_TERMS]
+    cdef Py_ssize_t n, i
+    cdef int j, nb = 0
+    for j in range(3):  # the first three are read in every case: never left unset
+        rows[j] = &ag.ready_bits[channel, 0]
     for j in range(req.n):
         if req.level[j] > 0:
-            last = j
-    for j in range(last):  # the last AND counts as it goes: one pass fewer
-        if req.level[j] > 0:
-            bits = &ag.skill_bits[req.skill[j], req.level[j] - 1, 0]
-            for w in range(nw):
-                acc[w] &= bits[w]
-    if last >= 0:
-        bits = &ag.skill_bits[req.skill[last], req.level[last] - 1, 0]
-        for w in range(nw):
-            m = acc[w] & bits[w]
-            acc[w] = m
-            n += rd_popcount64(m)
-    else:
-        for w in range(nw):
-            n += rd_popcount64(acc[w])
+            rows[nb] = &ag.skill_bits[req.skill[j], req.level[j] - 1, 0]
+            nb += 1
+    n = rd_and_count(acc, &ag.ready_bits[channel, 0], rows, nb, ag.nwords)
+    for i in range(nfew):
+        n -= drop(ag, acc, few[i])
+    if rest is not None:
+        for v in rest:
+            n -= drop(ag, acc, v)
     return n
 
 
@@ -78,9 +64,16 @@ cdef Py_ssize_t listed(AgentIndex ag) noexcept:
     return n
 
 
-cdef inline void drop(AgentIndex ag, uint64_t* acc, int64_t a) noexcept:
-    if a < ag.size:
-        acc[a >> 6] &= ~((<uint64_t>1) << (a & 63))
+cdef inline int drop(AgentIndex ag, uint64_t* acc, int64_t a) noexcept:
+    # Clears a's bit; 1 if it was set.
+    cdef uint64_t bit
+    if a >= ag.size:
+        return 0
+    bit = (<uint64_t>1) << (a & 63)
+    if not acc[a >> 6] & bit:
+        return 0
+    acc[a >> 6] &= ~bit
+    return 1
 
 
 cdef Py_ssize_t keep_live(AgentIndex ag, Py_ssize_t n, uint64_t groups, double now) noexcept:

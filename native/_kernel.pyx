@@ -19,10 +19,12 @@ cdef extern from *:
     }
     #define rd_popcount64(x) ((int)__popcnt64(x))
     #define rd_prefetch(p) _mm_prefetch((const char*)(p), _MM_HINT_T0)
+    #define RD_POPCNT_DISPATCH 0
     #else
     static inline int rd_ctz64(unsigned long long x) { return __builtin_ctzll(x); }
     #if defined(__POPCNT__) || !(defined(__x86_64__) || defined(__i386__))
     static inline int rd_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
+    #define RD_POPCNT_DISPATCH 0
     #else
     /* x86 without -mpopcnt: the builtin is a call into libgcc for every word a rank reads.
        Inline, the bit-slicing count is a few instructions the compiler can vectorize. */
@@ -32,12 +34,79 @@ cdef extern from *:
         x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
         return (int)((x * 0x0101010101010101ULL) >> 56);
     }
+    #define RD_POPCNT_DISPATCH 1
     #endif
     #define rd_prefetch(p) __builtin_prefetch((p))
+    #endif
+
+    /* acc = ready & every row, in one pass; returns the bits set. Built twice on x86 compilers
+       that do not assume POPCNT: one copy for CPUs with the instruction (nearly all since
+       2008), chosen once at run time, and one with the inline count. */
+    #define RD_AND_COUNT_BODY(POP)                                                          \
+        Py_ssize_t w, n = 0;                                                                \
+        int j;                                                                              \
+        uint64_t m;                                                                         \
+        const uint64_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];                         \
+        switch (nb) {                                                                       \
+        case 0: for (w = 0; w < nw; w++) { m = rb[w]; acc[w] = m; n += POP(m); } break;     \
+        case 1: for (w = 0; w < nw; w++) { m = rb[w] & r0[w]; acc[w] = m; n += POP(m); }    \
+                break;                                                                      \
+        case 2: for (w = 0; w < nw; w++) {                                                  \
+                    m = rb[w] & r0[w] & r1[w]; acc[w] = m; n += POP(m); }                   \
+                break;                                                                      \
+        case 3: for (w = 0; w < nw; w++) {                                                  \
+                    m = rb[w] & r0[w] & r1[w] & r2[w]; acc[w] = m; n += POP(m); }           \
+                break;                                                                      \
+        default:                                                                            \
+            for (w = 0; w < nw; w++) {                                                      \
+                m = rb[w];                                                                  \
+                for (j = 0; j < nb; j++) m &= rows[j][w];                                   \
+                acc[w] = m;                                                                 \
+                n += POP(m);                                                                \
+            }                                                                               \
+        }                                                                                   \
+        return n;
+
+    #if RD_POPCNT_DISPATCH && (defined(__GNUC__) || defined(__clang__))
+    __attribute__((target("popcnt")))
+    static Py_ssize_t rd_and_count_hw(uint64_t* acc, const uint64_t* rb,
+                                      const uint64_t** rows, int nb,
+                                      Py_ssize_t nw) {
+        RD_AND_COUNT_BODY(__builtin_popcountll)
+    }
+    static Py_ssize_t rd_and_count_sw(uint64_t* acc, const uint64_t* rb,
+                                      const uint64_t** rows, int nb,
+                                      Py_ssize_t nw) {
+        RD_AND_COUNT_BODY(rd_popcount64)
+    }
+    static int rd_hw_popcnt = -1;
+    static Py_ssize_t rd_and_count(uint64_t* acc, const uint64_t* rb,
+                                   const uint64_t** rows, int nb, Py_ssize_t nw) {
+        if (rd_hw_popcnt < 0) {
+            __builtin_cpu_init();
+            rd_hw_popcnt = __builtin_cpu_supports("popcnt") ? 1 : 0;
+        }
+        return rd_hw_popcnt ? rd_and_count_hw(acc, rb, rows, nb, nw)
+                            : rd_and_count_sw(acc, rb, rows, nb, nw);
+    }
+    /* For tests: the instruction when the CPU has it and `on`, else the inline count. */
+    static int rd_hardware_popcount(int on) {
+        rd_hw_popcnt = on && __builtin_cpu_supports("popcnt");
+        return rd_hw_popcnt;
+    }
+    #else
+    static Py_ssize_t rd_and_count(uint64_t* acc, const uint64_t* rb,
+                                   const uint64_t** rows, int nb, Py_ssize_t nw) {
+        RD_AND_COUNT_BODY(rd_popcount64)
+    }
+    static int rd_hardware_popcount(int on) { return -1; }
     #endif
     """
     int rd_ctz64(uint64_t x) noexcept nogil
     int rd_popcount64(uint64_t x) noexcept nogil
+    Py_ssize_t rd_and_count(uint64_t* acc, const uint64_t* rb, const uint64_t** rows, int nb,
+                            Py_ssize_t nw) noexcept nogil
+    int rd_hardware_popcount(int on) noexcept nogil
     void rd_prefetch(const void* p) noexcept nogil
 
 # Same limits as native.agents_py; a task's terms live in fixed stack arrays of MAX_TERMS.
@@ -230,6 +299,13 @@ cdef list topk_finish(TopK* t, Cand* stack):
     if t.h != stack:
         free(t.h)
     return out
+
+
+def hardware_popcount(bint on):
+    """Count candidates with the CPU's POPCNT when it has one and `on`, else inline (for tests);
+    returns whether the instruction is used now, or None where the build chose at compile time."""
+    cdef int got = rd_hardware_popcount(on)
+    return None if got < 0 else bool(got)
 
 
 include "_scratch.pxi"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -85,7 +85,7 @@ def agent_side(rng: random.Random, k: ModuleType, rec: Recorder) -> Any:
         if rng.random() < 0.7:
             continue
         ch, now, g = rng.randrange(n_channels), rng.uniform(0.0, 250.0), rng.randrange(8)
-        sk, lv = terms(rng, n_skills, 3, 3)
+        sk, lv = terms(rng, n_skills, 5, 3)  # past 3 required rows: the mask's general case
         ps, pl = terms(rng, n_skills, 2, 5)
         ex = {rng.randrange(n_agents) for _ in range(rng.randint(0, 3))}
         kk = rng.choice((0, 1, 3, 10, 10**6))
@@ -153,6 +153,24 @@ def test_twins_agree(seed: int) -> None:
     assert len(twin) == len(compiled)
     for i, (want, got) in enumerate(zip(twin, compiled, strict=True)):
         assert got == want, f"seed {seed}, answer {i}"
+
+
+@pytest.fixture
+def inline_popcount() -> Iterator[None]:
+    """The compiled kernel counting candidates without the POPCNT instruction."""
+    assert COMPILED is not None
+    if COMPILED.hardware_popcount(False) is None:
+        pytest.skip("this build chose its popcount when it was compiled")
+    try:
+        yield
+    finally:
+        COMPILED.hardware_popcount(True)
+
+
+@pytest.mark.parametrize("seed", range(0, 300, 5))
+def test_twins_agree_with_the_inline_popcount(seed: int, inline_popcount: None) -> None:
+    assert COMPILED is not None
+    assert replay(COMPILED, seed) == replay(kernel_py, seed)
 
 
 def test_twins_agree_on_a_big_batch() -> None:
