@@ -14,11 +14,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import hiredis
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from native import pack_commands
 from router.redis_client import replies
 
 Sent = asyncio.Future[list[Any]]
@@ -42,7 +42,7 @@ class CommitLine:
     async def send(self, commands: Sequence[tuple[Any, ...]]) -> Sent:
         """Write `commands` after every batch sent before; the future gets their replies, an
         error reply in its command's place. Raises at once if Redis cannot be reached."""
-        packed = b"".join(hiredis.pack_command(c) for c in commands)
+        packed = pack_commands(commands)
         conn = self._conn
         if conn is not None and _closed(conn):
             # Closed by Redis or on the way while nothing was owed, so no reader saw it.
