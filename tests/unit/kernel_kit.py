@@ -11,14 +11,15 @@ import pytest
 from native import kernel_py
 
 
-def _compiled() -> ModuleType | None:
+def compiled(name: str) -> ModuleType | None:
+    """The compiled module `native.<name>`, or None when it is not built."""
     try:
-        return importlib.import_module("native._kernel")
+        return importlib.import_module(f"native.{name}")
     except ImportError:
         return None
 
 
-COMPILED = _compiled()
+COMPILED = compiled("_kernel")
 NOT_BUILT = "native._kernel is not built (python setup.py build_ext --inplace)"
 SKIP_C = pytest.mark.skipif(COMPILED is None, reason=NOT_BUILT)
 # Test ids as aiohttp names its twins.

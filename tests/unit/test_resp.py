@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import random
 from collections.abc import Callable
 from types import ModuleType
@@ -11,16 +10,9 @@ import hiredis
 import pytest
 
 from native import resp_py
+from tests.unit.kernel_kit import compiled
 
-
-def _compiled() -> ModuleType | None:
-    try:
-        return importlib.import_module("native._resp")
-    except ImportError:
-        return None
-
-
-COMPILED = _compiled()
+COMPILED = compiled("_resp")
 IMPLS = [
     pytest.param(resp_py, id="py-resp"),
     pytest.param(
