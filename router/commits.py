@@ -129,7 +129,7 @@ class Committer:
                 "reason": dec.reason,
             }
         )
-        return [self.store.release_op(ref, dec.reason, payload)]
+        return [self.store.release_op(ref, dec.reason, payload, fresh=dec.fresh)]
 
     def _touch(self, h: Held, now: float) -> list[Op]:
         """The session stays with the agent that just worked on it, as the engine keeps it."""

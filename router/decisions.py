@@ -67,6 +67,8 @@ class Requeued:
     agent_id: str
     offer_id: str
     reason: str  # rejected | expired | agent_left
+    # Every agent that could take it had declined it: only this one is excluded now.
+    fresh: bool = False
 
 
 @dataclass(slots=True)

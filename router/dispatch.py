@@ -47,7 +47,9 @@ class Dispatcher:
     def offer(self, task: Task, agent: Agent, expl: d.Explanation, now: float, out: Out) -> None:
         """Offer the task to the agent until the offer timeout; the task takes its capacity."""
         offer = Offer(
-            f"{task.id}~{task.seq}.{len(task.excluded)}.{task.step}",
+            # Unique for the task: exclusions only grow within a round, and rounds are counted.
+            f"{task.id}~{task.seq}.{len(task.excluded)}.{task.step}"
+            + (f"r{task.rounds}" if task.rounds else ""),
             task.id,
             agent.id,
             now + self.config.offers.timeout,

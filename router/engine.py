@@ -272,18 +272,35 @@ class Engine:
         agent.offer = None
         self.dispatcher.release(agent, task, now)
         task.agent, task.offer = None, None
-        task.excluded = task.excluded | {agent.id}
+        fresh = self._skip(task, agent)
         if reason == "expired":
             agent.missed += 1
             if agent.missed >= self.config.offers.max_missed:
                 self._set_status(
                     agent, AgentStatus.NOT_RESPONDING, now, out, reason="missed_offers"
                 )
-        self._requeue(task, offer, reason, now, out)
+        self._requeue(task, offer, reason, now, out, fresh=fresh)
         self._backfill(agent, now, out)
 
-    def _requeue(self, task: Task, offer: Offer, reason: str, now: float, out: Out) -> None:
-        out.append(d.Requeued(task.id, offer.agent, offer.id, reason))
+    def _skip(self, task: Task, agent: Agent) -> bool:
+        """The agent is skipped for the task from now on; True if that started a new round.
+
+        Once every agent that could take the task has declined it, the task would wait for
+        good: a new round starts instead, in which only the agent that declined last is skipped.
+        """
+        task.excluded = task.excluded | {agent.id}
+        if len(task.excluded) < 2 or any(
+            a.id not in task.excluded and self.roster.could_take(a, task) for a in self.roster
+        ):
+            return False
+        task.excluded = frozenset((agent.id,))
+        task.rounds += 1
+        return True
+
+    def _requeue(
+        self, task: Task, offer: Offer, reason: str, now: float, out: Out, *, fresh: bool
+    ) -> None:
+        out.append(d.Requeued(task.id, offer.agent, offer.id, reason, fresh))
         if not self._expire_if_overdue(task, now, out):
             self.dispatcher.place(task, now, out, None)
 

@@ -59,6 +59,8 @@ class Task:
     answered_at: float | None = None
     wrap_until: float = 0.0
     ended_at: float | None = None
+    # Times its exclusions started over, every agent that could take it having declined it.
+    rounds: int = 0
 
 
 @dataclass(slots=True)

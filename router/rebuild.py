@@ -28,7 +28,7 @@ from router.tasks import escalate, new_task
 CHUNK = 4000
 FIELDS = (
     "state", "queue", "channel", "pos", "arrived_at", "priority", "skills", "session", "step",
-    "agent", "offer", "deadline", "excluded", "answered_at", "wrap_until",
+    "agent", "offer", "deadline", "excluded", "answered_at", "wrap_until", "rounds",
 )  # fmt: skip
 Template = tuple[int, dict[str, int], dict[str, int], tuple[str, ...], str, str]
 
@@ -110,7 +110,7 @@ class _Builder:
         cached templates and shared constants.
         """
         (state_b, queue_b, channel_b, pos, arrived, prio, skills, session, step, agent_b,
-         offer_b, deadline, excluded, answered, wrap) = raw  # fmt: skip
+         offer_b, deadline, excluded, answered, wrap, rounds) = raw  # fmt: skip
         state = _STATES.get(state_b or b"")
         template = self._template(queue_b, channel_b, prio, skills)
         if state is None or template is None:
@@ -124,7 +124,8 @@ class _Builder:
                     float(arrived or 0.0), int(pos or 0), state, agent, offer,
                     _excluded(excluded), 0, session.decode() if session else None,
                     answered_at=float(answered) if answered else None,
-                    wrap_until=float(wrap) if wrap else 0.0)  # fmt: skip
+                    wrap_until=float(wrap) if wrap else 0.0,
+                    rounds=int(rounds) if rounds else 0)  # fmt: skip
         if step and step != b"0":
             for s in self.config.queues[queue].escalation[: int(step)]:
                 escalate(task, s)

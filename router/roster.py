@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from native import AgentIndex
 from router.config.model import MAX_LEVEL, RoutingConfig
 from router.errors import InvalidInput, NotFound
-from router.model import Agent, AgentStatus
+from router.model import Agent, AgentStatus, Task
 
 
 def _channel_mask(config: RoutingConfig, names: frozenset[str]) -> int:
@@ -117,6 +117,16 @@ class Roster:
         self.index.set_agent(
             agent.slot, levels, self.config.group_mask(agent.groups), agent.capacity, caps
         )
+
+    def could_take(self, agent: Agent, task: Task) -> bool:
+        """Whether the agent's profile fits the task (channel, groups, skill levels), whatever
+        its status, presence or load."""
+        ch = self.config.channels[task.channel]
+        if agent.caps.get(ch.name, ch.max_per_agent) <= 0 or ch.cost > agent.capacity:
+            return False
+        if task.groups and not set(task.groups) & set(agent.groups):
+            return False
+        return all(agent.skills.get(s, 0) >= lvl for s, lvl in task.skills.items())
 
     def routable(self, agent: Agent) -> bool:
         """May be offered work now: available and no offer pending (one offer at a time)."""

@@ -59,6 +59,7 @@ def _task_data(t: Task) -> dict[str, Any]:
         "sticky_until": t.sticky_until,
         "answered_at": t.answered_at,
         "wrap_until": t.wrap_until,
+        "rounds": t.rounds,
     }
 
 
@@ -154,6 +155,7 @@ def _task_from(t: dict[str, Any]) -> Task:
         float(t["sticky_until"]),
         t["answered_at"],
         wrap_until=float(t["wrap_until"]),
+        rounds=int(t.get("rounds", 0)),
     )
 
 

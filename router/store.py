@@ -169,9 +169,10 @@ class Store:
         """Turn the open offer into an assignment."""
         return self._offer_op("accept", ref, [now], queue=False, payload=payload)
 
-    def release_op(self, ref: OfferRef, reason: str, payload: bytes) -> Op:
-        """Requeue at the original position after a reject, expiry or departure."""
-        args: list[Arg] = [ref.channel, reason]
+    def release_op(self, ref: OfferRef, reason: str, payload: bytes, *, fresh: bool = False) -> Op:
+        """Requeue at the original position after a reject, expiry or departure; `fresh`
+        starts a new round (counted), in which only this agent is excluded."""
+        args: list[Arg] = [ref.channel, reason, "1" if fresh else "0"]
         return self._offer_op("release", ref, args, queue=True, payload=payload)
 
     def complete_op(self, ref: OfferRef, wrap_until: float, now: float, payload: bytes) -> Op:

@@ -8,8 +8,11 @@ import random
 import pytest
 import redis.asyncio as aioredis
 
+from router.clock import VirtualClock
 from router.config import load_config_text
+from router.engine import Engine
 from router.errors import Conflict
+from router.rebuild import rebuild
 from router.store import Ingested, OfferRef, Store
 from tests.unit.engine_kit import BASE
 
@@ -110,6 +113,39 @@ async def test_release_requeues_at_the_original_position(store: Store) -> None:
     await store.claim(_ref("i1", "a"), 1020.0)
     await store.release(_ref("i1", "a"), "rejected")
     assert await store.client.zrange(store.keys.queue("support"), 0, -1) == [b"i1", b"i2"]
+
+
+async def _claim_and_release(store: Store, agent: str, *, fresh: bool) -> None:
+    await store.claim(_ref("i1", agent, f"o-{agent}"), 1020.0)
+    await store.run(store.release_op(_ref("i1", agent, f"o-{agent}"), "rejected", b"", fresh=fresh))
+
+
+async def test_release_adds_the_agent_to_the_exclusions(store: Store) -> None:
+    await _queued(store, "i1")
+    for agent in ("a", "b"):
+        await store.put_agent(agent, "available", 100, {})
+        await _claim_and_release(store, agent, fresh=False)
+    assert (await store.interaction("i1"))["excluded"] == "a,b"
+
+
+async def test_a_fresh_release_keeps_only_its_agent_and_counts_the_round(store: Store) -> None:
+    await _queued(store, "i1")
+    for agent, fresh in (("a", False), ("b", True)):
+        await store.put_agent(agent, "available", 100, {})
+        await _claim_and_release(store, agent, fresh=fresh)
+    fields = await store.interaction("i1")
+    assert (fields["excluded"], fields["rounds"]) == ("b", "1")
+
+
+async def test_a_rebuilt_engine_has_the_round_and_its_exclusions(store: Store) -> None:
+    await _queued(store, "i1")
+    for agent, fresh in (("a", False), ("b", True)):
+        await store.put_agent(agent, "available", 100, {})
+        await _claim_and_release(store, agent, fresh=fresh)
+    engine = Engine(CONFIG, VirtualClock(1000.0))
+    await rebuild(engine, store)
+    task = engine.task("i1")
+    assert (task.excluded, task.rounds) == (frozenset({"b"}), 1)
 
 
 async def test_accepting_a_released_offer_is_refused(store: Store) -> None:

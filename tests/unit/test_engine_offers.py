@@ -6,6 +6,7 @@ import pytest
 
 from router import decisions as d
 from router import events as e
+from router.engine import Engine
 from router.errors import NotFound
 from router.model import TaskState
 from tests.unit.engine_kit import arrive, login, make_engine, offered_to, offers
@@ -49,6 +50,60 @@ def test_rejected_task_is_not_offered_again_to_the_same_agent() -> None:
     offer = offers(arrive(engine, "t1"))[0]
     out = engine.handle(e.OfferRejected(offer.offer_id))
     assert offers(out) == [] and engine.task("t1").state is TaskState.QUEUED
+
+
+def _decline_round(engine: Engine, first: d.Offered) -> list[d.Decision]:
+    """Reject `first`, then the offer that follows it; the decisions of the second reject."""
+    second = offers(engine.handle(e.OfferRejected(first.offer_id)))[0]
+    return engine.handle(e.OfferRejected(second.offer_id))
+
+
+def test_a_task_every_capable_agent_declined_goes_back_to_the_first_to_decline() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    login(engine, "b", {"en": 3})
+    first = offers(arrive(engine, "t1"))[0]
+    out = _decline_round(engine, first)
+    assert offered_to(out) == {"t1": first.agent_id}
+
+
+def test_the_agent_that_declined_last_is_skipped_in_the_new_round() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    login(engine, "b", {"en": 3})
+    first = offers(arrive(engine, "t1"))[0]
+    _decline_round(engine, first)
+    last = "b" if first.agent_id == "a" else "a"
+    assert engine.task("t1").excluded == frozenset({last})
+
+
+def test_an_agent_away_that_could_take_the_task_keeps_the_round_going() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    engine.handle(e.AgentUpserted("b", {"en": 3}, ()))  # offline, but it could take it
+    offer = offers(arrive(engine, "t1"))[0]
+    out = engine.handle(e.OfferRejected(offer.offer_id))
+    assert offers(out) == [] and engine.task("t1").excluded == frozenset({"a"})
+
+
+def test_an_agent_without_the_skills_does_not_keep_the_round_going() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    login(engine, "b", {"en": 3})
+    engine.handle(e.AgentUpserted("c", {"billing": 3}, ()))  # no English: cannot take it
+    first = offers(arrive(engine, "t1"))[0]
+    assert offered_to(_decline_round(engine, first)) == {"t1": first.agent_id}
+
+
+def test_offer_ids_stay_unique_across_rounds() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"en": 2})
+    login(engine, "b", {"en": 3})
+    seen = [offers(arrive(engine, "t1"))[0]]
+    for _ in range(7):
+        seen += offers(engine.handle(e.OfferRejected(seen[-1].offer_id)))
+    ids = [o.offer_id for o in seen]
+    assert len(ids) == 8 and len(set(ids)) == 8
 
 
 def test_requeued_task_keeps_its_place_at_the_head_of_the_queue() -> None:
