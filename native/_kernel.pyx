@@ -103,7 +103,6 @@ cdef extern from *:
     #endif
     """
     int rd_ctz64(uint64_t x) noexcept nogil
-    int rd_popcount64(uint64_t x) noexcept nogil
     Py_ssize_t rd_and_count(uint64_t* acc, const uint64_t* rb, const uint64_t** rows, int nb,
                             Py_ssize_t nw) noexcept nogil
     int rd_hardware_popcount(int on) noexcept nogil

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -79,6 +80,10 @@ class Agent:
     missed: int = 0  # consecutive offers that expired
     offer: str | None = None
     active: set[str] = field(default_factory=set)  # offered, assigned or wrapping-up ids
+
+    def holds(self, skills: Mapping[str, int]) -> bool:
+        """Whether the agent has every skill at the level asked or above."""
+        return all(self.skills.get(s, 0) >= lvl for s, lvl in skills.items())
 
 
 @dataclass(slots=True)

@@ -126,7 +126,7 @@ class Roster:
             return False
         if task.groups and not set(task.groups) & set(agent.groups):
             return False
-        return all(agent.skills.get(s, 0) >= lvl for s, lvl in task.skills.items())
+        return agent.holds(task.skills)
 
     def routable(self, agent: Agent) -> bool:
         """May be offered work now: available and no offer pending (one offer at a time)."""

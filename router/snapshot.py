@@ -155,7 +155,7 @@ def _task_from(t: dict[str, Any]) -> Task:
         float(t["sticky_until"]),
         t["answered_at"],
         wrap_until=float(t["wrap_until"]),
-        rounds=int(t.get("rounds", 0)),
+        rounds=int(t["rounds"]),
     )
 
 

@@ -83,7 +83,7 @@ class Stats:
         statuses: Counter[str] = Counter()
         load = capacity = 0
         for agent, used in agents:
-            if all(agent.skills.get(s, 0) >= lvl for s, lvl in q.skills.items()):
+            if agent.holds(q.skills):
                 statuses[agent.status.value] += 1
                 if agent.status is not AgentStatus.OFFLINE:
                     load += used
