@@ -289,9 +289,7 @@ class Engine:
         good: a new round starts instead, in which only the agent that declined last is skipped.
         """
         task.excluded = task.excluded | {agent.id}
-        if len(task.excluded) < 2 or any(
-            a.id not in task.excluded and self.roster.could_take(a, task) for a in self.roster
-        ):
+        if len(task.excluded) < 2 or self.roster.could_be_taken(task):
             return False
         task.excluded = frozenset((agent.id,))
         task.rounds += 1

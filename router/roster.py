@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain
 
 from native import AgentIndex
 from router.config.model import MAX_LEVEL, RoutingConfig
@@ -38,6 +39,10 @@ class Roster:
         self._by_slot: list[str | None] = []
         self._free: list[int] = []
         self._channel = {name: c.index for name, c in config.channels.items()}
+        # Who holds each skill and who is in each group: whether anyone else could take a
+        # declined task is asked of the smallest of these, not of every agent.
+        self._holders: dict[str, set[str]] = {}
+        self._members: dict[str, set[str]] = {}
 
     def __len__(self) -> int:
         return len(self._agents)
@@ -75,8 +80,10 @@ class Roster:
         if agent is None:
             agent = Agent(agent_id, self._take_slot(agent_id), {}, (), 0, {})
             self._agents[agent_id] = agent
+        self._unlist(agent)
         agent.skills = {s: lvl for s, lvl in skills.items() if lvl > 0}
         agent.groups = tuple(groups)
+        self._list(agent)
         agent.capacity = self.config.agent_capacity if capacity is None else capacity
         agent.caps = dict(caps)
         self._push_profile(agent)
@@ -98,6 +105,18 @@ class Roster:
                 raise InvalidInput(f"caps.{channel}", "unknown channel")
             if cap < 0:
                 raise InvalidInput(f"caps.{channel}", "must be >= 0")
+
+    def _list(self, agent: Agent) -> None:
+        for skill in agent.skills:
+            self._holders.setdefault(skill, set()).add(agent.id)
+        for group in agent.groups:
+            self._members.setdefault(group, set()).add(agent.id)
+
+    def _unlist(self, agent: Agent) -> None:
+        for skill in agent.skills:
+            self._holders[skill].discard(agent.id)
+        for group in agent.groups:
+            self._members[group].discard(agent.id)
 
     def _take_slot(self, agent_id: str) -> int:
         if self._free:
@@ -127,6 +146,28 @@ class Roster:
         if task.groups and not set(task.groups) & set(agent.groups):
             return False
         return agent.holds(task.skills)
+
+    def could_be_taken(self, task: Task) -> bool:
+        """Whether an agent the task does not exclude could take it, whatever its status,
+        presence or load."""
+        return any(
+            agent_id not in task.excluded and self.could_take(self._agents[agent_id], task)
+            for agent_id in self._pool(task)
+        )
+
+    def _pool(self, task: Task) -> Iterable[str]:
+        # Every agent that could take the task is in each of these; the smallest is read.
+        pool: Iterable[str] = self._agents
+        size = len(self._agents)
+        for skill in task.skills:  # levels 1..5: each asks that the skill be held
+            held = self._holders.get(skill, set())
+            if len(held) < size:
+                pool, size = held, len(held)
+        if task.groups:
+            groups = [self._members.get(g, set()) for g in task.groups]
+            if sum(map(len, groups)) < size:
+                pool = chain.from_iterable(groups)
+        return pool
 
     def routable(self, agent: Agent) -> bool:
         """May be offered work now: available and no offer pending (one offer at a time)."""

@@ -9,7 +9,7 @@ from router import events as e
 from router.engine import Engine
 from router.errors import NotFound
 from router.model import TaskState
-from tests.unit.engine_kit import arrive, login, make_engine, offered_to, offers
+from tests.unit.engine_kit import BASE, arrive, login, make_engine, offered_to, offers
 
 
 def test_accept_assigns_the_interaction() -> None:
@@ -93,6 +93,55 @@ def test_an_agent_without_the_skills_does_not_keep_the_round_going() -> None:
     engine.handle(e.AgentUpserted("c", {"billing": 3}, ()))  # no English: cannot take it
     first = offers(arrive(engine, "t1"))[0]
     assert offered_to(_decline_round(engine, first)) == {"t1": first.agent_id}
+
+
+def test_a_task_every_holder_of_its_skill_declined_starts_a_new_round() -> None:
+    engine, _ = make_engine()
+    for i in range(20):
+        login(engine, f"en{i}", {"en": 3})  # cannot take a billing task
+    login(engine, "a", {"billing": 3})
+    login(engine, "b", {"billing": 3})
+    first = offers(arrive(engine, "t1", queue="billing"))[0]
+    assert offered_to(_decline_round(engine, first)) == {"t1": first.agent_id}
+
+
+def test_an_agent_given_the_skill_later_keeps_the_round_going() -> None:
+    engine, _ = make_engine()
+    login(engine, "a", {"billing": 3})
+    login(engine, "b", {"billing": 3})
+    engine.handle(e.AgentUpserted("c", {"en": 3}, ()))
+    engine.handle(e.AgentUpserted("c", {"billing": 2}, ()))  # offline, but now it could
+    first = offers(arrive(engine, "t1", queue="billing"))[0]
+    out = _decline_round(engine, first)
+    assert offers(out) == [] and engine.task("t1").excluded == frozenset({"a", "b"})
+
+
+TIER2 = BASE.replace(
+    "classification:",
+    "  tier2:\n    channels: [chat]\n    skills: {en: 1}\n"
+    "    groups: [tier2]\n    service_level: 80% within 20s\nclassification:",
+)
+
+
+def test_agents_outside_the_task_groups_do_not_keep_the_round_going() -> None:
+    engine, _ = make_engine(TIER2)
+    login(engine, "a", {"en": 2}, ("tier2",))
+    login(engine, "b", {"en": 2}, ("tier2",))
+    engine.handle(e.AgentUpserted("c", {"en": 3}, ("tier1",)))
+    first = offers(arrive(engine, "t1", queue="tier2"))[0]
+    assert offered_to(_decline_round(engine, first)) == {"t1": first.agent_id}
+
+
+def test_a_group_member_with_the_skills_keeps_the_round_going() -> None:
+    engine, _ = make_engine(TIER2)
+    for i in range(5):
+        engine.handle(e.AgentUpserted(f"t1-{i}", {"en": 3}, ("tier1",)))
+    login(engine, "a", {"en": 2}, ("tier2",))
+    login(engine, "b", {"en": 2}, ("tier2",))
+    engine.handle(e.AgentUpserted("c", {"en": 1}, ("tier1", "tier2")))  # offline
+    first = offers(arrive(engine, "t1", queue="tier2"))[0]
+    out = _decline_round(engine, first)
+    assert offers(out) == [] and engine.task("t1").excluded == frozenset({"a", "b"})
 
 
 def test_offer_ids_stay_unique_across_rounds() -> None:
