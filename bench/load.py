@@ -59,7 +59,7 @@ def progress(text: str) -> None:
     print(f"bench.load: {text}", file=sys.stderr, flush=True)
 
 
-async def _with_daemon(
+async def with_daemon(
     root: Path, name: str, work: Callable[[Daemon], Awaitable[ph.Figures]]
 ) -> ph.Figures:
     """Run `work` against a fresh daemon; stop it (and its Redis) whatever happens."""
@@ -152,12 +152,12 @@ async def measure(s: ph.Sizes) -> dict[str, Any]:
     try:
         out |= await ph.ceiling(s)
         progress(f"ceiling: {out['ceiling_per_s']:,.0f}/s")
-        out |= await _with_daemon(root, "ingest", lambda d: ph.ingest(d, s))
+        out |= await with_daemon(root, "ingest", lambda d: ph.ingest(d, s))
         progress(f"ingest: {out['ingest_per_s']:,.0f}/s")
         half = out["ingest_per_s"] / 2
-        out |= await _with_daemon(root, "routing", lambda d: _routing(d, s))
-        out |= await _with_daemon(root, "latency", lambda d: _offer_latency(d, s, half))
-        out |= await _with_daemon(root, "memory", lambda d: _memory_restart(d, s))
+        out |= await with_daemon(root, "routing", lambda d: _routing(d, s))
+        out |= await with_daemon(root, "latency", lambda d: _offer_latency(d, s, half))
+        out |= await with_daemon(root, "memory", lambda d: _memory_restart(d, s))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     out["ratio_to_ceiling"] = out["ingest_per_s"] / out["ceiling_per_s"]
