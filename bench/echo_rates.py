@@ -16,7 +16,7 @@ from typing import cast
 
 import uvloop
 
-from bench.load_proc import cpu_seconds, free_port
+from bench.load_proc import REPO, cpu_seconds, free_port
 
 RATES = (500.0, 2000.0, 5000.0, 20000.0)
 SECONDS = 4.0
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.run(_serve(args.serve))
         return 0
     port = free_port()
-    child = subprocess.Popen([sys.executable, "-m", "bench.echo_rates", "--serve", str(port)])
+    serve = [sys.executable, "-m", "bench.echo_rates", "--serve", str(port)]
+    child = subprocess.Popen(serve, cwd=REPO)
     try:
         uvloop.run(_drive(port, child.pid, args.rates))
     finally:
