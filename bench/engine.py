@@ -37,7 +37,7 @@ presence: {lease: 24h}
 """
 
 
-def _agents(rng: random.Random, n: int) -> list[e.AgentUpserted]:
+def center_agents(rng: random.Random, n: int) -> list[e.AgentUpserted]:
     out = []
     for i in range(n):
         skills = {"en": rng.randint(1, 5)}
@@ -52,7 +52,7 @@ def one_run(agents: int = 1000, contacts: int = 60_000, burst: int = 1500) -> fl
     rng = random.Random(5)
     clock = VirtualClock(0.0)
     engine = Engine(load_config_text(CENTER, "bench-center.yaml"), clock)
-    for ev in _agents(rng, agents):
+    for ev in center_agents(rng, agents):
         engine.handle(ev)
         engine.handle(e.AgentStatusChanged(ev.agent_id, "available"))
     queues = ["billing", "tech", "sales", "spanish", "retention"]

@@ -43,6 +43,7 @@ class Roster:
         # declined task is asked of the smallest of these, not of every agent.
         self._holders: dict[str, set[str]] = {}
         self._members: dict[str, set[str]] = {}
+        self._holding: dict[frozenset[tuple[str, int]], list[Agent]] = {}
 
     def __len__(self) -> int:
         return len(self._agents)
@@ -81,6 +82,7 @@ class Roster:
             agent = Agent(agent_id, self._take_slot(agent_id), {}, (), 0, {})
             self._agents[agent_id] = agent
         self._unlist(agent)
+        self._holding.clear()
         agent.skills = {s: lvl for s, lvl in skills.items() if lvl > 0}
         agent.groups = tuple(groups)
         self._list(agent)
@@ -146,6 +148,21 @@ class Roster:
         if task.groups and not set(task.groups) & set(agent.groups):
             return False
         return agent.holds(task.skills)
+
+    def holding(self, skills: Mapping[str, int]) -> list[Agent]:
+        """The agents that hold every skill at its level, whatever their status; kept until a
+        profile changes, since wallboards ask for every queue every second."""
+        key = frozenset(skills.items())
+        found = self._holding.get(key)
+        if found is None:
+            found = self._holding[key] = [a for a in self._pool_of(skills) if a.holds(skills)]
+        return found
+
+    def _pool_of(self, skills: Mapping[str, int]) -> Iterable[Agent]:
+        held = [self._holders.get(s, set()) for s in skills]
+        if not held:
+            return self._agents.values()
+        return (self._agents[i] for i in min(held, key=len))
 
     def could_be_taken(self, task: Task) -> bool:
         """Whether an agent the task does not exclude could take it, whatever its status,

@@ -56,6 +56,10 @@ class Sessions:
             del self._held[agent_id]
         return True
 
+    def all_held(self) -> list[str]:
+        """Every task held for some agent."""
+        return [t for tasks in self._held.values() for t in tasks]
+
     def release_holds(self, agent_id: str) -> list[str]:
         """Drop every task held for the agent and return them (the agent left)."""
         return list(self._held.pop(agent_id, ()))

@@ -133,14 +133,10 @@ async def _figures(request: web.Request, line: Line) -> None:
     seq = 0
     while True:
         router = ctx.router
-        now = router.clock()
+        at, queues, agents = router.stats.wallboard(
+            router.engine, router.clock(), ctx.figures_interval / 2
+        )
         seq += 1
-        frame = {
-            "type": "figures",
-            "seq": seq,
-            "at": now,
-            "queues": router.stats.queue_figures(router.engine, now),
-            "agents": router.stats.agent_figures(router.engine),
-        }
+        frame = {"type": "figures", "seq": seq, "at": at, "queues": queues, "agents": agents}
         line.send(orjson.dumps(frame))
         await asyncio.sleep(ctx.figures_interval)

@@ -1,4 +1,4 @@
-"""bench.decline and bench.echo_rates: the small measuring tools beside bench.load."""
+"""bench.decline, bench.echo_rates and bench.figures: the small measuring tools."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bench import decline, echo_rates
+from bench import decline, echo_rates, figures
 
 
 def test_decline_times_every_decline_of_every_task() -> None:
@@ -25,3 +25,11 @@ def test_echo_rates_prints_the_cpu_of_each_rate(
     lines = capsys.readouterr().out.splitlines()
     found = [re.fullmatch(LINE, x) for x in lines]
     assert [m[1] if m else x for m, x in zip(found, lines, strict=True)] == ["1,000", "4,000"]
+
+
+def test_figures_times_both_states_of_the_center(capsys: pytest.CaptureFixture[str]) -> None:
+    assert figures.main(["--waiting", "300", "--agents", "40"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [x.split(":")[0] for x in lines] == [
+        "300 waiting, 40 agents offline", "260 waiting, 40 agents available, 40 offers out",
+    ]  # fmt: skip
