@@ -121,8 +121,30 @@ class Engine:
         return self.roster.load(self.roster.get(agent_id))
 
     def next_deadline(self) -> float | None:
-        """When the engine next needs a Tick (the earliest armed timer), if ever."""
-        return self.timers.next_at()
+        """When the engine next needs a Tick: the earliest timer that may still act, if any.
+
+        An answered offer and a renewed lease leave their timers behind, one per contact and
+        one per heartbeat; those are dropped here, not woken for.
+        """
+        while (top := self.timers.peek()) is not None:
+            when, kind, ref = top
+            if not self._stale(kind, ref, when):
+                return when
+            self.timers.drop()
+        return None
+
+    def _stale(self, kind: TimerKind, ref: str, when: float) -> bool:
+        """Whether a timer can no longer act, whatever happens before it falls due: an offer
+        once gone never comes back, and a lease that is renewed or held by an agent gone
+        offline only ends past this timer (coming back renews it)."""
+        if kind is TimerKind.OFFER:
+            return ref not in self.offers
+        if kind is TimerKind.LEASE:
+            if ref not in self.roster:
+                return True
+            agent = self.roster.get(ref)
+            return agent.status is AgentStatus.OFFLINE or agent.lease_until > when
+        return False
 
     def arm_waiting(self, task: Task) -> None:
         """Arm the deadlines of a task's wait: its queue's max wait and next escalation step."""

@@ -40,9 +40,16 @@ class Timers:
             return when, kind, ref
         return None
 
-    def next_at(self) -> float | None:
-        """When the earliest armed deadline falls, stale or not."""
-        return self._heap[0][0] if self._heap else None
+    def peek(self) -> tuple[float, TimerKind, str] | None:
+        """The earliest deadline, left in place; None if there is none."""
+        if not self._heap:
+            return None
+        when, _, kind, ref = self._heap[0]
+        return when, kind, ref
+
+    def drop(self) -> None:
+        """Remove the earliest deadline (one `peek` found stale)."""
+        heapq.heappop(self._heap)
 
     def __len__(self) -> int:
         return len(self._heap)
