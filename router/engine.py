@@ -140,10 +140,7 @@ class Engine:
         if kind is TimerKind.OFFER:
             return ref not in self.offers
         if kind is TimerKind.LEASE:
-            if ref not in self.roster:
-                return True
-            agent = self.roster.get(ref)
-            return agent.status is AgentStatus.OFFLINE or agent.lease_until > when
+            return self.presence.lapsed(ref, when) is None
         return False
 
     def arm_waiting(self, task: Task) -> None:

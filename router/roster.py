@@ -155,35 +155,31 @@ class Roster:
         key = frozenset(skills.items())
         found = self._holding.get(key)
         if found is None:
-            found = self._holding[key] = [a for a in self._pool_of(skills) if a.holds(skills)]
+            pool = map(self._agents.__getitem__, self._pool(skills, ()))
+            found = self._holding[key] = [a for a in pool if a.holds(skills)]
         return found
-
-    def _pool_of(self, skills: Mapping[str, int]) -> Iterable[Agent]:
-        held = [self._holders.get(s, set()) for s in skills]
-        if not held:
-            return self._agents.values()
-        return (self._agents[i] for i in min(held, key=len))
 
     def could_be_taken(self, task: Task) -> bool:
         """Whether an agent the task does not exclude could take it, whatever its status,
         presence or load."""
         return any(
             agent_id not in task.excluded and self.could_take(self._agents[agent_id], task)
-            for agent_id in self._pool(task)
+            for agent_id in self._pool(task.skills, task.groups)
         )
 
-    def _pool(self, task: Task) -> Iterable[str]:
-        # Every agent that could take the task is in each of these; the smallest is read.
+    def _pool(self, skills: Mapping[str, int], groups: tuple[str, ...]) -> Iterable[str]:
+        # Every agent holding the skills (levels 1..5) and in one of the groups (if any) is in
+        # each of these sets; the smallest is read.
         pool: Iterable[str] = self._agents
         size = len(self._agents)
-        for skill in task.skills:  # levels 1..5: each asks that the skill be held
+        for skill in skills:
             held = self._holders.get(skill, set())
             if len(held) < size:
                 pool, size = held, len(held)
-        if task.groups:
-            groups = [self._members.get(g, set()) for g in task.groups]
-            if sum(map(len, groups)) < size:
-                pool = chain.from_iterable(groups)
+        if groups:
+            members = [self._members.get(g, set()) for g in groups]
+            if sum(map(len, members)) < size:
+                pool = chain.from_iterable(members)
         return pool
 
     def routable(self, agent: Agent) -> bool:
