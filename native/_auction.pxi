@@ -11,6 +11,8 @@ cdef enum:
     CACHE = 8
 cdef int64_t NEG = -4611686018427387904  # -(2**62): below any value a bid can see
 cdef int64_t STALE = 4611686018427387904  # the bound of a person with no cache yet
+# A cached object's price while its person's row is scanned: every value it gives is below NEG.
+cdef int64_t HIDDEN = 6917529027641081856  # 2**62 + 2**61
 
 
 cdef struct Pair:
@@ -44,8 +46,6 @@ cdef struct Auction:
     int64_t* dirty  # n
     int64_t* cls  # n: queue class, native.auction_py.size_class
     int64_t* nxt  # n: links of the forward queues
-    int64_t* stamp  # n_obj: objects seeded into the cache being rebuilt
-    int64_t stamp_now
     int64_t* ring  # n_obj: reverse FIFO
     # Reverse side (_reverse.pxi): each agent's cache of its RCACHE best persons, valid in the
     # reverse stage it was built in, and the objects whose price went down in this stage.
@@ -118,36 +118,52 @@ cdef void refresh(Auction* s, Py_ssize_t i, bint exact) noexcept nogil:
 
 cdef void rebuild(Auction* s, Py_ssize_t i) noexcept nogil:
     # The CACHE best objects of person i's row, and the best value left out as its bound. The
-    # old entries go in first, at their current values: most stay, so few others get inserted.
+    # old entries stay, at their current values: most of them are still among the best. While
+    # the row is scanned their prices are set out of reach (HIDDEN), so that the scan does not
+    # stop at them; they are put back before anything else reads a price.
     cdef int64_t* cv = s.cv + i * CACHE
     cdef int32_t* co = s.co + i * CACHE
     cdef int64_t* cw = s.cw + i * CACHE
-    cdef int64_t* stamp = s.stamp
-    cdef Py_ssize_t n, k, e = s.rstart[i], end = s.rstart[i + 1]
-    cdef int64_t t = NEG, v, w, j, now = s.stamp_now + 1
-    s.stamp_now = now
+    cdef int64_t* price = s.price
+    cdef int64_t old_price[CACHE]
+    cdef int32_t old_obj[CACHE]
+    cdef Py_ssize_t n, k, m
+    cdef int64_t t = NEG, v, j = s.first_dummy + i
+    cdef bint has_dummy = False
     refresh(s, i, True)
-    n = s.clen[i]
-    for k in range(n):
-        stamp[co[k]] = now
-    while True:
-        if n == CACHE:
-            e = skip_row(s, e, end, cv[CACHE - 1], co[CACHE - 1], &t)
-        if e == end:
-            break
-        j = s.row[e].obj
-        w = <int64_t>s.row[e].ben * s.scale
-        if stamp[j] != now:
-            cache_insert(cv, co, cw, &n, &t, w - s.price[j], j, w)
-        e += 1
-    j = s.first_dummy + i
-    v = -s.price[j]
-    if n == CACHE and not beats(v, j, cv[CACHE - 1], co[CACHE - 1]):
-        t = max(t, v)
-    elif stamp[j] != now:
-        cache_insert(cv, co, cw, &n, &t, v, j, 0)
+    n = m = s.clen[i]
+    for k in range(m):
+        has_dummy |= co[k] == j
+        old_obj[k] = co[k]
+        old_price[k] = price[co[k]]
+        price[co[k]] = HIDDEN
+    scan_row(s, s.rstart[i], s.rstart[i + 1], cv, co, cw, &n, &t)
+    for k in range(m):
+        price[old_obj[k]] = old_price[k]
+    if not has_dummy:
+        v = -price[j]
+        if n == CACHE and not beats(v, j, cv[CACHE - 1], co[CACHE - 1]):
+            t = max(t, v)
+        else:
+            cache_insert(cv, co, cw, &n, &t, v, j, 0)
     s.clen[i] = n
     s.bound[i] = t
+
+
+cdef void scan_row(const Auction* s, Py_ssize_t e, Py_ssize_t end, int64_t* cv, int32_t* co,
+                   int64_t* cw, Py_ssize_t* n, int64_t* t) noexcept nogil:
+    # Inserts the entries of row[e:end] that enter the cache; the others' values join t.
+    cdef int64_t w, j
+    while True:
+        if n[0] == CACHE:
+            e = skip_row(s, e, end, cv[CACHE - 1], co[CACHE - 1], t)
+        if e == end:
+            return
+        j = s.row[e].obj
+        w = <int64_t>s.row[e].ben * s.scale
+        if w - s.price[j] > NEG:  # not a hidden one: only a full cache has any, so far
+            cache_insert(cv, co, cw, n, t, w - s.price[j], j, w)
+        e += 1
 
 
 cdef Py_ssize_t skip_row(const Auction* s, Py_ssize_t e, Py_ssize_t end, int64_t lv, int64_t lj,
@@ -161,39 +177,35 @@ cdef Py_ssize_t skip_row(const Auction* s, Py_ssize_t e, Py_ssize_t end, int64_t
         v = <int64_t>row[e].ben * scale - price[row[e].obj]
         if v > lv or (v == lv and row[e].obj < lj):
             break
-        best_out = max(best_out, v)  # a cached entry may land here too: only loosens the bound
+        best_out = max(best_out, v)
         e += 1
     t[0] = best_out
     return e
 
 
 cdef int64_t best(Auction* s, Py_ssize_t i, int64_t* v1, int64_t* v2) noexcept nogil:
-    # Best object (the lowest of a tie), best and second-best value in the cache. Stops at the
-    # first stored value that cannot matter. The values it read are stored back, raised where
+    # Best object (the lowest of a tie), best and second-best value in the cache. Every entry
+    # is read, without a branch on its value: the early exits those values would allow
+    # mispredict more often than they save. The current values are stored back, raised where
     # needed to keep the stored values descending: re-sorting would cost more than it saves.
     cdef int64_t* cv = s.cv + i * CACHE
     cdef const int32_t* co = s.co + i * CACHE
     cdef const int64_t* cw = s.cw + i * CACHE
     cdef const int64_t* price = s.price
-    cdef Py_ssize_t n = s.clen[i], k = 0, m
+    cdef Py_ssize_t n = s.clen[i], k
     cdef int64_t j1 = -1, b1 = NEG, b2 = NEG, v, j
-    if s.dirty[i]:
-        refresh(s, i, False)
-    while k < n:
-        if cv[k] < b2 or (cv[k] == b2 and b2 < b1):
-            break
+    cdef bint up
+    for k in range(n):
         j = co[k]
         v = cw[k] - price[j]
         cv[k] = v
-        if v > b1 or (v == b1 and j < j1):
-            b2 = b1
-            b1 = v
-            j1 = j
-        elif v > b2:
-            b2 = v
-        k += 1
-    for m in range(min(k, n - 1) - 1, -1, -1):
-        cv[m] = max(cv[m], cv[m + 1])
+        up = (v > b1) | ((v == b1) & (j < j1))
+        b2 = b1 if up else (v if v > b2 else b2)
+        b1 = v if up else b1
+        j1 = j if up else j1
+    for k in range(n - 2, -1, -1):
+        cv[k] = max(cv[k], cv[k + 1])
+    s.dirty[i] = 0  # every stored value is current again
     v1[0] = b1
     v2[0] = b2
     return j1

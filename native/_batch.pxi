@@ -156,7 +156,7 @@ def batch_match(AgentIndex agents not None, tasks, double now):
 cdef int solve(Py_ssize_t nt, const int64_t* off, Edges* edges, list result) except -1:
     # Persons: the tasks with an eligible agent. Benefits scaled by nt + 1: why in batch_py.
     cdef Py_ssize_t fd = edges.max_obj + 1, E = edges.n, no = fd + nt, i
-    cdef Py_ssize_t wide = 2 * nt + fd + 2 + (9 + RCACHE) * no + (8 + 2 * CACHE) * nt
+    cdef Py_ssize_t wide = 2 * nt + fd + 2 + (8 + RCACHE) * no + (8 + 2 * CACHE) * nt
     cdef Py_ssize_t narrow = fd + 2 * E + RCACHE * no + CACHE * nt
     cdef Auction s
     if no >= 2147483647:  # objects and persons are numbered in int32
@@ -230,23 +230,22 @@ cdef Py_ssize_t columns(Auction* s, Edges* edges, int32_t* slot, Py_ssize_t* cst
 
 
 cdef void init_work(Auction* s, int64_t* w, int32_t* small) noexcept:
-    # The auction's arrays: (9 + RCACHE) * n_obj + (8 + 2 * CACHE) * n values from w,
+    # The auction's arrays: (8 + RCACHE) * n_obj + (8 + 2 * CACHE) * n values from w,
     # RCACHE * n_obj + CACHE * n from small.
     cdef Py_ssize_t i, n = s.n, no = s.n_obj, length
-    s.price, s.owner, s.stamp, s.ring = w, w + no, w + 2 * no, w + 3 * no
-    s.rlen, s.rbound, s.repoch = w + 4 * no, w + 5 * no, w + 6 * no
-    s.dropped, s.dropmark = w + 7 * no, w + 8 * no
-    s.rb = w + 9 * no
-    w += (9 + RCACHE) * no
+    s.price, s.owner, s.ring = w, w + no, w + 2 * no
+    s.rlen, s.rbound, s.repoch = w + 3 * no, w + 4 * no, w + 5 * no
+    s.dropped, s.dropmark = w + 6 * no, w + 7 * no
+    s.rb = w + 8 * no
+    w += (8 + RCACHE) * no
     s.profit, s.assigned, s.clen, s.bound, s.dirty = w, w + n, w + 2 * n, w + 3 * n, w + 4 * n
     s.cls, s.nxt = w + 5 * n, w + 6 * n
     s.cv, s.cw = w + 8 * n, w + (8 + CACHE) * n
     s.rp, s.co = small, small + RCACHE * no
-    s.stamp_now = s.epoch = 0
+    s.epoch = 0
     for i in range(no):
         s.price[i] = 0
         s.owner[i] = -1
-        s.stamp[i] = 0
         s.repoch[i] = -1
         s.dropmark[i] = -1
     for i in range(n):
