@@ -28,9 +28,13 @@ cdef struct Auction:
     # Person i's agents: rstart[i]..rstart[i + 1] in row, ascending, then its dummy.
     const Py_ssize_t* rstart
     const Pair* row
-    # Agent j's persons: cstart[j]..cstart[j + 1] in col, ascending, with the benefits.
+    # Agent j's persons: cstart[j]..cstart[j + 1] in col, ascending, with the benefits, once
+    # pending is False (_columns.pxi); m agents.
     const Py_ssize_t* cstart
     const Pair* col
+    Py_ssize_t m
+    void* filling  # the lock the thread filling them releases as it ends, or NULL
+    bint pending
     int64_t* price  # n_obj
     int64_t* owner  # n_obj
     int64_t* profit  # n

@@ -5,6 +5,7 @@ from libc.stdint cimport uint32_t
 cdef int64_t MAX_BENEFIT = 2147483648
 
 include "_auction.pxi"
+include "_columns.pxi"
 
 
 cdef struct Edges:
@@ -166,6 +167,7 @@ cdef int solve(Py_ssize_t nt, const int64_t* off, Edges* edges, list result) exc
     cdef int32_t* slot = <int32_t*>(block + 8 * wide)
     prepare(&s, nt, off, edges, live, <int64_t*>(live + nt), slot)
     run_auction(&s, edges.max_ben * s.scale)
+    end_columns(&s)
     for i in range(s.n):
         if s.assigned[i] < s.first_dummy:
             result[live[i]] = slot[s.assigned[i]]
@@ -185,48 +187,11 @@ cdef void prepare(Auction* s, Py_ssize_t nt, const int64_t* off, Edges* edges, P
     rstart[n] = E
     s.scale = nt + 1
     s.n, s.rstart, s.row = n, rstart, edges.pair
-    m = columns(s, edges, narrow, rstart + nt + 1, <Pair*>(narrow + fd))
+    m = number_agents(s, edges, narrow, rstart + nt + 1, <Pair*>(narrow + fd))
+    start_columns(s, m)  # on a second thread when there are many pairs
+    agent_slots(narrow, fd)
     s.n_obj, s.first_dummy = m + n, m
     init_work(s, <int64_t*>(rstart + nt + 1 + m + 1), narrow + fd + 2 * E)
-
-
-cdef Py_ssize_t columns(Auction* s, Edges* edges, int32_t* slot, Py_ssize_t* cstart,
-                        Pair* col) noexcept:
-    # Numbers the eligible agents 0..m - 1 in slot order, in place in the pairs (slot[] maps
-    # them back), and lists each one's persons, ascending, with the benefits: what its reverse
-    # bids scan. cstart takes m + 1 values, col E pairs. Returns m.
-    cdef Py_ssize_t e, i, a, j, c, m = 0, E = edges.n, size = edges.max_obj + 1
-    cdef Pair* pair = edges.pair
-    for a in range(size):
-        slot[a] = 0
-    for e in range(E):
-        slot[pair[e].obj] += 1
-    cstart[0] = 0
-    for a in range(size):  # slot[a]: its number of pairs, then its number
-        if slot[a]:
-            cstart[m + 1] = cstart[m] + slot[a]
-            slot[a] = <int32_t>m
-            m += 1
-        else:
-            slot[a] = -1
-    for i in range(s.n):
-        for e in range(s.rstart[i], s.rstart[i + 1]):
-            j = slot[pair[e].obj]
-            pair[e].obj = <int32_t>j
-            c = cstart[j]
-            col[c].obj = <int32_t>i
-            col[c].ben = pair[e].ben
-            cstart[j] = c + 1
-    for j in range(m, 0, -1):
-        cstart[j] = cstart[j - 1]
-    cstart[0] = 0
-    j = 0
-    for a in range(size):
-        if slot[a] >= 0:
-            slot[j] = <int32_t>a
-            j += 1
-    s.cstart, s.col = cstart, col
-    return m
 
 
 cdef void init_work(Auction* s, int64_t* w, int32_t* small) noexcept:

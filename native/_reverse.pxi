@@ -13,6 +13,7 @@ cdef void reverse(Auction* s, int64_t eps) noexcept nogil:
     cdef int64_t* q = s.ring
     cdef Py_ssize_t j, head = 0, count = 0, cap = s.n_obj
     cdef int64_t k
+    columns_ready(s)
     s.epoch += 1
     s.ndropped = 0
     for j in range(s.n_obj):

@@ -192,6 +192,28 @@ def test_twins_agree_on_a_big_batch() -> None:
     assert sum(a >= 0 for a in out[0]) > 100
 
 
+def test_twins_agree_on_a_batch_with_columns_filled_meanwhile() -> None:
+    # Past 16,384 pairs (THREAD_PAIRS in native/_columns.pxi) the compiled kernel fills the
+    # auction's columns on a second thread while the first bids run.
+    assert COMPILED is not None
+    out, n_pairs = [], []
+    for k in (kernel_py, COMPILED):
+        r = random.Random(8)
+        ix = k.AgentIndex(4, [25], [0], [0], [0.4, 0.2, 0.4, 1.0, 0.5], 60.0)
+        for a in range(240):
+            ix.set_agent(a, [r.choice((0, 1, 1, 2)) for _ in range(4)], 1, 100, [4])
+            ix.set_presence(a, True, 1e9, r.uniform(0.0, 100.0))
+        tasks: list[Task] = []
+        for _ in range(200):
+            spec = (0, [r.randrange(4)], [1], [r.randrange(4)], [2], 0, r.randint(0, 10), 20.0)
+            tasks.append((*spec, r.uniform(0.0, 100.0), ()))
+        n_pairs.append(sum(len(ix.rank(*t[:6], 100.0, (), 10**9)) for t in tasks))
+        out.append(k.batch_match(ix, tasks, 100.0))
+    assert n_pairs[0] == n_pairs[1] > 16384
+    assert out[0] == out[1]
+    assert sum(a >= 0 for a in out[0]) > 150
+
+
 def many_free_agents(k: ModuleType) -> list[object]:
     """Ranks over 3,000 agents, most of them eligible, while their idle times and loads move."""
     r = random.Random(11)

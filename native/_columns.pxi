@@ -1,0 +1,108 @@
+# The auction's columns: included by _batch.pxi. Reverse bids scan each agent's persons; the
+# forward bids of the first epsilon phase, most of the batch, never do. So with many pairs the
+# columns are filled on a second thread meanwhile, and the first reverse stage waits for them.
+
+from cpython.pythread cimport (
+    WAIT_LOCK,
+    PyThread_acquire_lock,
+    PyThread_allocate_lock,
+    PyThread_free_lock,
+    PyThread_release_lock,
+    PyThread_start_new_thread,
+    PyThread_type_lock,
+)
+
+# Below this many pairs, starting a thread (some 25 us) costs more than filling them here.
+cdef Py_ssize_t THREAD_PAIRS = 16384
+
+
+cdef Py_ssize_t number_agents(Auction* s, Edges* edges, int32_t* slot, Py_ssize_t* cstart,
+                              Pair* col) noexcept:
+    # Numbers the eligible agents 0..m - 1 in slot order, in place in the pairs (slot[a] then
+    # holds agent a's number, or -1), and sets cstart[j] to where column j starts in col, for
+    # j in 0..m. Returns m.
+    cdef Py_ssize_t e, a, m = 0, E = edges.n, size = edges.max_obj + 1
+    cdef Pair* pair = edges.pair
+    for a in range(size):
+        slot[a] = 0
+    for e in range(E):
+        slot[pair[e].obj] += 1
+    cstart[0] = 0
+    for a in range(size):  # slot[a]: its number of pairs, then its number
+        if slot[a]:
+            cstart[m + 1] = cstart[m] + slot[a]
+            slot[a] = <int32_t>m
+            m += 1
+        else:
+            slot[a] = -1
+    for e in range(E):
+        pair[e].obj = slot[pair[e].obj]
+    s.cstart, s.col, s.m = cstart, col, m
+    s.filling = NULL
+    s.pending = False
+    return m
+
+
+cdef void agent_slots(int32_t* slot, Py_ssize_t size) noexcept:
+    # slot[j]: the slot of the agent numbered j (number_agents had it the other way round).
+    cdef Py_ssize_t a, j = 0
+    for a in range(size):
+        if slot[a] >= 0:
+            slot[j] = <int32_t>a
+            j += 1
+
+
+cdef void fill_columns(Auction* s) noexcept nogil:
+    # Each agent's persons, ascending, with the benefits. Only reads the rows.
+    cdef Py_ssize_t* cstart = <Py_ssize_t*>s.cstart
+    cdef Pair* col = <Pair*>s.col
+    cdef Py_ssize_t i, e, j, c
+    for i in range(s.n):
+        for e in range(s.rstart[i], s.rstart[i + 1]):
+            j = s.row[e].obj
+            c = cstart[j]  # column j's next free place, its end when done
+            col[c].obj = <int32_t>i
+            col[c].ben = s.row[e].ben
+            cstart[j] = c + 1
+    for j in range(s.m, 0, -1):
+        cstart[j] = cstart[j - 1]
+    cstart[0] = 0
+
+
+cdef void fill_job(void* arg) noexcept nogil:
+    cdef Auction* s = <Auction*>arg
+    fill_columns(s)
+    PyThread_release_lock(s.filling)
+
+
+cdef void start_columns(Auction* s, Py_ssize_t m) noexcept:
+    # Fills the columns, here or on a thread of their own; columns_ready waits for them. The
+    # thread touches no Python object and nothing the forward bids write.
+    cdef PyThread_type_lock lock
+    if s.rstart[s.n] >= THREAD_PAIRS:
+        lock = PyThread_allocate_lock()
+        if lock != NULL:
+            PyThread_acquire_lock(lock, WAIT_LOCK)
+            s.filling = lock
+            if <unsigned long>PyThread_start_new_thread(fill_job, s) != <unsigned long>-1:
+                s.pending = True
+                return
+            s.filling = NULL
+            PyThread_release_lock(lock)
+            PyThread_free_lock(lock)
+    fill_columns(s)
+
+
+cdef void columns_ready(Auction* s) noexcept nogil:
+    if s.pending:
+        PyThread_acquire_lock(s.filling, WAIT_LOCK)  # released by the thread as it ends
+        PyThread_release_lock(s.filling)
+        s.pending = False
+
+
+cdef void end_columns(Auction* s) noexcept:
+    # After the auction: waits if it never did, and frees the lock.
+    columns_ready(s)
+    if s.filling != NULL:
+        PyThread_free_lock(s.filling)
+        s.filling = NULL
