@@ -29,12 +29,11 @@ cdef struct Auction:
     const Py_ssize_t* rstart
     const Pair* row
     # Agent j's persons: cstart[j]..cstart[j + 1] in col, ascending, with the benefits, once
-    # pending is False (_columns.pxi); m agents.
+    # columns_ready (_columns.pxi); m agents.
     const Py_ssize_t* cstart
     const Pair* col
     Py_ssize_t m
-    void* filling  # the lock the thread filling them releases as it ends, or NULL
-    bint pending
+    Job columns  # filling them
     int64_t* price  # n_obj
     int64_t* owner  # n_obj
     int64_t* profit  # n

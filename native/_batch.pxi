@@ -4,35 +4,49 @@ from libc.stdint cimport uint32_t
 
 cdef int64_t MAX_BENEFIT = 2147483648
 
+include "_thread.pxi"
 include "_auction.pxi"
 include "_columns.pxi"
 
 
 cdef struct Edges:
-    # Every eligible (task, agent) pair, task by task, agents ascending.
+    # Every eligible (task, agent) pair, task by task, agents ascending, kept in store.
     Pair* pair
     Py_ssize_t n
     Py_ssize_t cap
     int64_t max_ben
     int64_t max_obj
-    Buffers* bufs
+    Buffer* store
 
 
-cdef int reserve(Edges* e, Py_ssize_t more) except -1:
+cdef void edges_open(Edges* e, Buffer* store) noexcept:
+    e.store = store
+    e.pair = <Pair*>store.p
+    e.cap = store.size // sizeof(Pair)
+    e.n = e.max_ben = 0
+    e.max_obj = -1
+
+
+cdef bint reserve(Edges* e, Py_ssize_t more) noexcept nogil:
+    # Room for more pairs; False if there is no memory for it.
     cdef Py_ssize_t cap = e.cap if e.cap else 4096
+    cdef char* p
     if e.n + more <= e.cap:
-        return 0
+        return True
     while cap < e.n + more:
         cap *= 2
-    e.pair = <Pair*>take(&e.bufs.pair, cap * sizeof(Pair), True)
+    p = grab(e.store, cap * sizeof(Pair), True)
+    if p == NULL:
+        return False
+    e.pair = <Pair*>p
     e.cap = cap
-    return 0
+    return True
 
 
 cdef struct Scoring:
     # What pair scores read: the index's arrays and weights, and per agent the terms that do not
     # depend on the task, computed once per batch (done[a] says whether they are there yet),
-    # in bufs.agent: size values of load, then of idle, then of done.
+    # in terms: size values of load, then of idle, then of done.
     const uint8_t* levels
     Py_ssize_t width
     const double* hot
@@ -41,7 +55,7 @@ cdef struct Scoring:
     double* load
     double* idle
     Py_ssize_t size
-    Buffers* bufs
+    Buffer* terms
 
 
 cdef int track(AgentIndex ag, Scoring* sc) except -1:
@@ -52,7 +66,7 @@ cdef int track(AgentIndex ag, Scoring* sc) except -1:
     sc.levels, sc.width, sc.hot = &ag.levels[0, 0], ag.width, &ag.hot[0, 0]
     if new == old:
         return 0
-    p = take(&sc.bufs.agent, new * (2 * sizeof(double) + 1), True)
+    p = take(sc.terms, new * (2 * sizeof(double) + 1), True)
     memmove(p + 2 * sizeof(double) * new, p + 2 * sizeof(double) * old, old)  # the last first
     memset(p + 2 * sizeof(double) * new + old, 0, new - old)
     memmove(p + sizeof(double) * new, p + sizeof(double) * old, sizeof(double) * old)
@@ -60,37 +74,6 @@ cdef int track(AgentIndex ag, Scoring* sc) except -1:
     sc.idle = sc.load + new
     sc.done = <uint8_t*>(sc.idle + new)
     sc.size = new
-    return 0
-
-
-cdef int task_edges(AgentIndex ag, object task, Scoring* sc, Edges* out) except -1:
-    cdef Terms req, pref
-    cdef Py_ssize_t n
-    cdef double wait, urgency
-    channel, skills, levels, pref_skills, pref_levels, groups, priority, target, since, exc = task
-    ag._check_channel(channel)
-    load_terms(&req, skills, levels, ag.n_skills)
-    load_terms(&pref, pref_skills, pref_levels, ag.n_skills)
-    cdef uint64_t g = groups
-    check_priority(priority)
-    cdef int64_t prio = priority
-    check_target(target)
-    cdef double tgt = target, sn = since, now = sc.now
-    if isnan(sn):
-        raise ValueError("since must not be NaN")
-    wait = now - sn
-    if not wait > 0.0:
-        wait = 0.0
-    urgency = wait / tgt
-    if not urgency < 100.0:
-        urgency = 100.0
-    n = keep_live(ag, collect(ag, channel, &req, exc), g, now)  # the task's last Python code
-    track(ag, sc)
-    reserve(out, n)
-    # The task's own terms, as the twin computes them; added last, in the twin's order.
-    if score_pairs(sc, &ag.cand[0], n, &pref, req.base, ag.w_prio * (<double>prio / 10.0),
-                   ag.w_sla * urgency, out):
-        raise ValueError("pair score out of range; weights or priority too large")
     return 0
 
 
@@ -123,38 +106,31 @@ cdef bint score_pairs(Scoring* sc, const int64_t* cand, Py_ssize_t n, const Term
     return False
 
 
+include "_pairs.pxi"
+
+
 def batch_match(AgentIndex agents not None, tasks, double now):
-    cdef Py_ssize_t nt = len(tasks), t
+    cdef Py_ssize_t nt = len(tasks)
     cdef Edges edges
-    cdef Scoring sc
     cdef Buffers private
     cdef Buffers* bufs
     check_now(now)
     result = [-1] * nt
     off = np.zeros(nt + 1, np.int64)
     cdef int64_t[::1] offv = off
-    sc.w_fit, sc.w_load, sc.w_idle = agents.w_fit, agents.w_load, agents.w_idle
-    sc.half_life, sc.now = agents.half_life, now
     bufs = agents.scratch.open(&private)
     try:
-        sc.bufs, sc.size = bufs, 0
-        track(agents, &sc)
-        edges.bufs = bufs
-        edges.pair = <Pair*>bufs.pair.p
-        edges.cap = bufs.pair.size // sizeof(Pair)
-        edges.n = edges.max_ben = 0
-        edges.max_obj = -1
-        for t in range(nt):
-            task_edges(agents, tasks[t], &sc, &edges)
-            offv[t + 1] = edges.n
+        edges_open(&edges, &bufs.pair)
+        all_pairs(agents, tasks, now, bufs, &edges, &offv[0])
         if edges.n:
-            solve(nt, &offv[0], &edges, result)
+            solve(nt, &offv[0], &edges, &bufs.block, result)
     finally:
         agents.scratch.close(bufs)
     return result
 
 
-cdef int solve(Py_ssize_t nt, const int64_t* off, Edges* edges, list result) except -1:
+cdef int solve(Py_ssize_t nt, const int64_t* off, Edges* edges, Buffer* store,
+               list result) except -1:
     # Persons: the tasks with an eligible agent. Benefits scaled by nt + 1: why in batch_py.
     cdef Py_ssize_t fd = edges.max_obj + 1, E = edges.n, no = fd + nt, i
     cdef Py_ssize_t wide = 2 * nt + fd + 2 + (8 + RCACHE) * no + (8 + 2 * CACHE) * nt
@@ -162,12 +138,12 @@ cdef int solve(Py_ssize_t nt, const int64_t* off, Edges* edges, list result) exc
     cdef Auction s
     if no >= 2147483647:  # objects and persons are numbered in int32
         raise MemoryError("batch too large")
-    cdef char* block = take(&edges.bufs.block, 8 * wide + 4 * narrow, False)
+    cdef char* block = take(store, 8 * wide + 4 * narrow, False)
     cdef Py_ssize_t* live = <Py_ssize_t*>block
     cdef int32_t* slot = <int32_t*>(block + 8 * wide)
     prepare(&s, nt, off, edges, live, <int64_t*>(live + nt), slot)
     run_auction(&s, edges.max_ben * s.scale)
-    end_columns(&s)
+    job_end(&s.columns)
     for i in range(s.n):
         if s.assigned[i] < s.first_dummy:
             result[live[i]] = slot[s.assigned[i]]
@@ -188,7 +164,7 @@ cdef void prepare(Auction* s, Py_ssize_t nt, const int64_t* off, Edges* edges, P
     s.scale = nt + 1
     s.n, s.rstart, s.row = n, rstart, edges.pair
     m = number_agents(s, edges, narrow, rstart + nt + 1, <Pair*>(narrow + fd))
-    start_columns(s, m)  # on a second thread when there are many pairs
+    start_columns(s)  # on a second thread when there are many pairs
     agent_slots(narrow, fd)
     s.n_obj, s.first_dummy = m + n, m
     init_work(s, <int64_t*>(rstart + nt + 1 + m + 1), narrow + fd + 2 * E)

@@ -3,20 +3,10 @@
 # found by ANDing bitsets word by word; the lease and the groups are checked per candidate.
 
 
-cdef Py_ssize_t collect(AgentIndex ag, int channel, const Terms* req, object exclude) except -1:
-    # Fills ag.cand with the slots that are ready on `channel`, hold the required levels
-    # and are not excluded, ascending; returns how many. Lease and groups: keep_live.
-    mask(ag, channel, req, exclude)
-    return listed(ag)
-
-
 cdef Py_ssize_t mask(AgentIndex ag, int channel, const Terms* req, object exclude) except -1:
-    # Sets the bits of ag.acc of the candidates collect lists; returns how many.
+    # Sets the bits of ag.acc of the candidates; returns how many.
     # The exclusions are read first: iterating them may run Python code, even a call on
     # this index that reuses acc and cand or grows every array.
-    # One pass of whole-word ANDs over every required row at once (rd_and_count), with no
-    # early exit: data-dependent branches per word mispredict and cost more than the loads
-    # they would save.
     cdef int64_t few[STACK_K]
     cdef Py_ssize_t nfew = 0
     rest = None  # the exclusions past STACK_K, as plain ints
@@ -29,32 +19,63 @@ cdef Py_ssize_t mask(AgentIndex ag, int channel, const Terms* req, object exclud
                 rest = [<int64_t>x]
             else:
                 rest.append(<int64_t>x)
+    cdef Bits b = bits_of(ag)
     cdef uint64_t* acc = &ag.acc[0]
-    cdef const uint64_t* rows[MAX_TERMS]
-    cdef Py_ssize_t n, i
-    cdef int j, nb = 0
-    for j in range(3):  # the first three are read in every case: never left unset
-        rows[j] = &ag.ready_bits[channel, 0]
-    for j in range(req.n):
-        if req.level[j] > 0:
-            rows[nb] = &ag.skill_bits[req.skill[j], req.level[j] - 1, 0]
-            nb += 1
-    n = rd_and_count(acc, &ag.ready_bits[channel, 0], rows, nb, ag.nwords)
+    cdef Py_ssize_t n = and_terms(&b, channel, req, acc), i
     for i in range(nfew):
-        n -= drop(ag, acc, few[i])
+        n -= drop(&b, acc, few[i])
     if rest is not None:
         for v in rest:
-            n -= drop(ag, acc, v)
+            n -= drop(&b, acc, v)
     return n
 
 
-cdef Py_ssize_t listed(AgentIndex ag) noexcept:
+cdef struct Bits:
+    # What listing candidates reads of an AgentIndex, for code that runs without the GIL. Valid
+    # until the index grows.
+    const uint64_t* ready  # ready_bits: n_channels rows of nwords
+    const uint64_t* skill  # skill_bits: a row of nwords per skill and level
+    const double* hot
+    const uint64_t* groups
+    Py_ssize_t nwords, size
+
+
+cdef inline Bits bits_of(AgentIndex ag) noexcept:
+    cdef Bits b
+    b.ready, b.skill = &ag.ready_bits[0, 0], &ag.skill_bits[0, 0, 0]
+    b.hot, b.groups = &ag.hot[0, 0], &ag.groups[0]
+    b.nwords, b.size = ag.nwords, ag.size
+    return b
+
+
+cdef Py_ssize_t and_terms(const Bits* b, int channel, const Terms* req,
+                          uint64_t* acc) noexcept nogil:
+    # acc: the agents ready on `channel` that hold every required level; returns how many.
+    # One pass of whole-word ANDs over every required row at once (rd_and_count), with no
+    # early exit: data-dependent branches per word mispredict and cost more than the loads
+    # they would save.
+    cdef const uint64_t* ready = b.ready + channel * b.nwords
+    cdef const uint64_t* rows[MAX_TERMS]
+    cdef int j, nb = 0
+    for j in range(3):  # the first three are read in every case: never left unset
+        rows[j] = ready
+    for j in range(req.n):
+        if req.level[j] > 0:
+            rows[nb] = b.skill + (req.skill[j] * MAX_LEVEL + req.level[j] - 1) * b.nwords
+            nb += 1
+    return rd_and_count(acc, ready, rows, nb, b.nwords)
+
+
+cdef inline Py_ssize_t listed(AgentIndex ag) noexcept:
     # ag.cand from the bits of ag.acc, ascending; returns how many.
-    cdef const uint64_t* acc = &ag.acc[0]
-    cdef int64_t* out = &ag.cand[0]
+    return list_bits(&ag.acc[0], ag.nwords, &ag.cand[0])
+
+
+cdef Py_ssize_t list_bits(const uint64_t* acc, Py_ssize_t nwords, int64_t* out) noexcept nogil:
+    # The set bits' numbers, ascending; returns how many.
     cdef Py_ssize_t w, n = 0, base
     cdef uint64_t m
-    for w in range(ag.nwords):
+    for w in range(nwords):
         m = acc[w]
         base = w << 6
         while m:
@@ -64,10 +85,10 @@ cdef Py_ssize_t listed(AgentIndex ag) noexcept:
     return n
 
 
-cdef inline int drop(AgentIndex ag, uint64_t* acc, int64_t a) noexcept:
+cdef inline int drop(const Bits* b, uint64_t* acc, int64_t a) noexcept nogil:
     # Clears a's bit; 1 if it was set.
     cdef uint64_t bit
-    if a >= ag.size:
+    if a >= b.size:
         return 0
     bit = (<uint64_t>1) << (a & 63)
     if not acc[a >> 6] & bit:
@@ -76,12 +97,12 @@ cdef inline int drop(AgentIndex ag, uint64_t* acc, int64_t a) noexcept:
     return 1
 
 
-cdef Py_ssize_t keep_live(AgentIndex ag, Py_ssize_t n, uint64_t groups, double now) noexcept:
+cdef Py_ssize_t keep_live(const Bits* b, int64_t* cand, Py_ssize_t n, uint64_t groups,
+                          double now) noexcept nogil:
     # Keeps the candidates whose lease holds at `now` and whose groups match. Rows are
     # prefetched ahead: the cache misses dominate at 10,000 agents and more.
-    cdef const double* hot = &ag.hot[0, 0]
-    cdef const uint64_t* agroups = &ag.groups[0]
-    cdef int64_t* cand = &ag.cand[0]
+    cdef const double* hot = b.hot
+    cdef const uint64_t* agroups = b.groups
     cdef Py_ssize_t i, j = 0, a
     for i in range(n):
         if i + PREFETCH < n:

@@ -1,16 +1,7 @@
 # The auction's columns: included by _batch.pxi. Reverse bids scan each agent's persons; the
 # forward bids of the first epsilon phase, most of the batch, never do. So with many pairs the
-# columns are filled on a second thread meanwhile, and the first reverse stage waits for them.
-
-from cpython.pythread cimport (
-    WAIT_LOCK,
-    PyThread_acquire_lock,
-    PyThread_allocate_lock,
-    PyThread_free_lock,
-    PyThread_release_lock,
-    PyThread_start_new_thread,
-    PyThread_type_lock,
-)
+# columns are filled on a second thread meanwhile (_thread.pxi), and the first reverse stage waits
+# for them.
 
 # Below this many pairs, starting a thread (some 25 us) costs more than filling them here.
 cdef Py_ssize_t THREAD_PAIRS = 16384
@@ -38,8 +29,6 @@ cdef Py_ssize_t number_agents(Auction* s, Edges* edges, int32_t* slot, Py_ssize_
     for e in range(E):
         pair[e].obj = slot[pair[e].obj]
     s.cstart, s.col, s.m = cstart, col, m
-    s.filling = NULL
-    s.pending = False
     return m
 
 
@@ -70,39 +59,16 @@ cdef void fill_columns(Auction* s) noexcept nogil:
 
 
 cdef void fill_job(void* arg) noexcept nogil:
-    cdef Auction* s = <Auction*>arg
-    fill_columns(s)
-    PyThread_release_lock(s.filling)
+    fill_columns(<Auction*>arg)
 
 
-cdef void start_columns(Auction* s, Py_ssize_t m) noexcept:
-    # Fills the columns, here or on a thread of their own; columns_ready waits for them. The
-    # thread touches no Python object and nothing the forward bids write.
-    cdef PyThread_type_lock lock
-    if s.rstart[s.n] >= THREAD_PAIRS:
-        lock = PyThread_allocate_lock()
-        if lock != NULL:
-            PyThread_acquire_lock(lock, WAIT_LOCK)
-            s.filling = lock
-            if <unsigned long>PyThread_start_new_thread(fill_job, s) != <unsigned long>-1:
-                s.pending = True
-                return
-            s.filling = NULL
-            PyThread_release_lock(lock)
-            PyThread_free_lock(lock)
-    fill_columns(s)
+cdef void start_columns(Auction* s) noexcept:
+    # Fills the columns, here or on a thread of their own; columns_ready waits for them.
+    # The thread writes nothing the forward bids read.
+    s.columns.running, s.columns.done = False, NULL
+    if s.rstart[s.n] < THREAD_PAIRS or not job_start(&s.columns, fill_job, s):
+        fill_columns(s)
 
 
-cdef void columns_ready(Auction* s) noexcept nogil:
-    if s.pending:
-        PyThread_acquire_lock(s.filling, WAIT_LOCK)  # released by the thread as it ends
-        PyThread_release_lock(s.filling)
-        s.pending = False
-
-
-cdef void end_columns(Auction* s) noexcept:
-    # After the auction: waits if it never did, and frees the lock.
-    columns_ready(s)
-    if s.filling != NULL:
-        PyThread_free_lock(s.filling)
-        s.filling = NULL
+cdef inline void columns_ready(Auction* s) noexcept nogil:
+    job_wait(&s.columns)

@@ -6,7 +6,7 @@
 # Only the call that opened them uses them, and batch_match never releases the GIL; a call on
 # the same index made meanwhile (a task's sequences may run Python code) gets buffers of its own.
 
-from libc.string cimport memmove, memset
+from libc.string cimport memcpy, memmove, memset
 
 
 cdef struct Buffer:
@@ -16,13 +16,23 @@ cdef struct Buffer:
 
 
 cdef struct Buffers:
+    # Buffer fields only: close and __dealloc__ walk them as an array.
     Buffer agent  # per agent slot: the batch's scoring terms
     Buffer pair  # per eligible (task, agent) pair
     Buffer block  # everything the auction needs (solve)
+    Buffer tasks  # per task: what it asks (_pairs.pxi)
+    Buffer words  # the tasks' terms and exclusions
+    Buffer side_agent  # the second thread's agent, pair and candidate scratch (_pairs.pxi)
+    Buffer side_pair
+    Buffer side_scan
 
 
-cdef char* take(Buffer* b, size_t need, bint keep) except NULL:
-    # At least need bytes; keep: with the old contents (a growing pair list).
+cdef Py_ssize_t N_BUFFERS = sizeof(Buffers) // sizeof(Buffer)
+
+
+cdef char* grab(Buffer* b, size_t need, bint keep) noexcept nogil:
+    # At least need bytes, or NULL if there is no memory; keep: with the old contents (a growing
+    # pair list).
     cdef void* q
     b.used = max(b.used, need)
     if need <= b.size:
@@ -35,10 +45,17 @@ cdef char* take(Buffer* b, size_t need, bint keep) except NULL:
         b.size = 0
         q = malloc(need)
     if q == NULL:
-        raise MemoryError()
+        return NULL
     b.p = <char*>q
     b.size = need
     return b.p
+
+
+cdef inline char* take(Buffer* b, size_t need, bint keep) except NULL:
+    cdef char* p = grab(b, need, keep)
+    if p == NULL:
+        raise MemoryError()
+    return p
 
 
 cdef void settle(Buffer* b, bint own) noexcept:
@@ -67,13 +84,13 @@ cdef class BatchScratch:
 
     cdef void close(self, Buffers* bufs) noexcept:
         cdef bint own = bufs != &self.kept
-        settle(&bufs.agent, own)
-        settle(&bufs.pair, own)
-        settle(&bufs.block, own)
+        cdef Py_ssize_t k
+        for k in range(N_BUFFERS):
+            settle(<Buffer*>bufs + k, own)
         if not own:
             self.busy = False
 
     def __dealloc__(self):
-        free(self.kept.agent.p)
-        free(self.kept.pair.p)
-        free(self.kept.block.p)
+        cdef Py_ssize_t k
+        for k in range(N_BUFFERS):
+            free((<Buffer*>&self.kept + k).p)

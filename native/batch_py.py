@@ -38,37 +38,49 @@ class _AgentParts:
         return got
 
 
+class _Ask:
+    """What a task asks, read and checked: every task is read before any agent is listed."""
+
+    __slots__ = ("channel", "excluded", "groups", "levels", "pl", "prio", "ps", "skills", "urgency")
+
+    def __init__(self, agents: AgentIndex, task: Task, now: float) -> None:
+        channel, skills, levels, pref_skills, pref_levels, groups, priority, target, since, ex = (
+            task
+        )
+        agents._check_channel(channel)
+        check_terms(agents._n_skills, skills, levels)
+        check_terms(agents._n_skills, pref_skills, pref_levels)
+        check_groups(groups)
+        check_priority(priority)
+        check_target(target)
+        if math.isnan(since):
+            raise ValueError("since must not be NaN")
+        wait = now - since
+        if not wait > 0.0:
+            wait = 0.0
+        urgency = wait / target
+        if not urgency < 100.0:
+            urgency = 100.0
+        self.channel, self.skills, self.levels, self.groups = channel, skills, levels, groups
+        self.ps, self.pl = pref_skills, pref_levels
+        self.prio, self.urgency = priority / 10.0, urgency
+        self.excluded = set(ex)
+
+
 def _pair_edges(
-    agents: AgentIndex, task: Task, now: float, parts: _AgentParts
+    agents: AgentIndex, ask: _Ask, now: float, parts: _AgentParts
 ) -> list[tuple[int, int]]:
-    """(slot, integer benefit) for every agent eligible for `task`, ascending slot."""
-    channel, skills, levels, pref_skills, pref_levels, groups, priority, target, since, ex = task
-    agents._check_channel(channel)
-    check_terms(agents._n_skills, skills, levels)
-    check_terms(agents._n_skills, pref_skills, pref_levels)
-    check_groups(groups)
-    check_priority(priority)
-    check_target(target)
-    if math.isnan(since):
-        raise ValueError("since must not be NaN")
-    excluded = set(ex)
-    base = sum(levels)
-    wait = now - since
-    if not wait > 0.0:
-        wait = 0.0
-    urgency = wait / target
-    if not urgency < 100.0:
-        urgency = 100.0
-    prio = priority / 10.0
+    """(slot, integer benefit) for every agent eligible for a task, ascending slot."""
+    base = sum(ask.levels)
     ag = agents  # private access below: the batch is part of the kernel
     out = []
-    for a in ag._candidates(channel, skills, levels, groups, now):
-        if a in excluded:
+    for a in ag._candidates(ask.channel, ask.skills, ask.levels, ask.groups, now):
+        if a in ask.excluded:
             continue
-        fit = ag._fit(a, base, pref_skills, pref_levels)
+        fit = ag._fit(a, base, ask.ps, ask.pl)
         load, idle = parts(a)
         # Summed in the order rank and the compiled kernel use: the same benefit to the bit.
-        score = ag._w_fit * fit + load + idle + ag._w_prio * prio + ag._w_sla * urgency
+        score = ag._w_fit * fit + load + idle + ag._w_prio * ask.prio + ag._w_sla * ask.urgency
         x = (score + 1.0) * 10000.0 + 0.5
         if not 1.0 <= x < MAX_BENEFIT + 1.0:
             raise ValueError("pair score out of range; weights or priority too large")
@@ -78,8 +90,9 @@ def _pair_edges(
 
 def batch_match(agents: AgentIndex, tasks: Sequence[Task], now: float) -> list[int]:
     check_now(now)
+    asks = [_Ask(agents, t, now) for t in tasks]
     parts = _AgentParts(agents, now)
-    per_task = [_pair_edges(agents, t, now, parts) for t in tasks]
+    per_task = [_pair_edges(agents, ask, now, parts) for ask in asks]
     result = [-1] * len(tasks)
     live = [t for t, e in enumerate(per_task) if e]
     if not live:

@@ -15,10 +15,14 @@ from scipy.optimize import linear_sum_assignment
 from native import auction_py, kernel_py
 from native.batch_py import Task
 from tests.unit.kernel_kit import (
+    BLOCKS,
     CAPS,
     CHAT,
     COMPILED,
+    COSTS,
     EMAIL,
+    HALF_LIFE,
+    INTERRUPTIBLE_BY,
     NOT_BUILT,
     VOICE,
     W_FIT,
@@ -189,6 +193,36 @@ def test_index_may_grow_under_a_running_call(k: ModuleType) -> None:
     meddled = [(*t[:9], Meddler(grow, t[9])) if i % 10 == 0 else t for i, t in enumerate(tasks)]
     assert k.batch_match(ix, meddled, 100.0) == want
     assert ix.rank(*query, Meddler(grow), 10) == ranked
+
+
+@pytest.mark.parametrize("n_tasks", [90, 300])  # 300: half of the tasks on a second thread
+def test_every_task_is_read_before_agents_are_listed(k: ModuleType, n_tasks: int) -> None:
+    # The last task's exclusions take an agent away: no task of the batch gets that agent.
+    ix, tasks = random_batch(k, random.Random(9), 60, n_tasks)
+    gone = next(a for a in k.batch_match(ix, tasks, 100.0) if a >= 0)
+    meddled = [*tasks[:-1], (*tasks[-1][:9], Meddler(lambda: leave(ix, gone), tasks[-1][9]))]
+    got = k.batch_match(ix, meddled, 100.0)
+    assert gone not in got
+    assert got == k.batch_match(ix, tasks, 100.0)
+
+
+def leave(ix: Any, a: int) -> None:
+    ix.set_presence(a, False, 1000.0, 0.0)
+
+
+@pytest.mark.parametrize("at", [0, 299])  # in the first and in the second half of the tasks
+def test_batch_refuses_pair_scores_out_of_range(k: ModuleType, at: int) -> None:
+    _, tasks = random_batch(k, random.Random(10), 60, 300)
+    weights = (W_FIT, W_LOAD, W_IDLE, W_SLA, 50.0)
+    big = k.AgentIndex(S, COSTS, BLOCKS, INTERRUPTIBLE_BY, weights, HALF_LIFE)
+    for a in range(6):
+        big.set_agent(a, [2] * S, 1, 100, CAPS)
+        big.set_presence(a, True, 1000.0, 0.0)
+    tasks = [(*t[:5], 0, t[6], *t[7:]) for t in tasks]
+    assert k.batch_match(big, tasks, 100.0)  # priorities up to 10 stay in range
+    tasks[at] = (*tasks[at][:6], 10**6, *tasks[at][7:])  # 50 * 10**6 / 10: past 2**31 / 10**4
+    with pytest.raises(ValueError, match="out of range"):
+        k.batch_match(big, tasks, 100.0)
 
 
 def test_many_exclusions(k: ModuleType) -> None:
