@@ -49,6 +49,21 @@ def check_terms(n_skills: int, skills: Sequence[int], levels: Sequence[int]) -> 
             raise ValueError(f"level {lv} out of range 0..{MAX_LEVEL}")
 
 
+TaskSpec = tuple[int, Sequence[int], Sequence[int], Sequence[int], Sequence[int], int, int, float]
+
+
+def check_task(agents: AgentIndex, spec: TaskSpec) -> None:
+    """A task's channel, skills, levels, preferred skills and levels, groups, priority and
+    target, checked as the compiled kernel checks them, in the same order."""
+    channel, skills, levels, pref_skills, pref_levels, groups, priority, target = spec
+    agents._check_channel(channel)
+    check_terms(agents._n_skills, skills, levels)
+    check_terms(agents._n_skills, pref_skills, pref_levels)
+    check_groups(groups)
+    check_priority(priority)
+    check_target(target)
+
+
 def check_now(now: float) -> None:
     if not math.isfinite(now):
         raise ValueError("now must be finite")

@@ -6,7 +6,7 @@ import math
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
-from native.agents_py import check_groups, check_now, check_priority, check_target, check_terms
+from native.agents_py import check_now, check_task
 from native.auction_py import Auction
 
 if TYPE_CHECKING:
@@ -47,12 +47,7 @@ class _Ask:
         channel, skills, levels, pref_skills, pref_levels, groups, priority, target, since, ex = (
             task
         )
-        agents._check_channel(channel)
-        check_terms(agents._n_skills, skills, levels)
-        check_terms(agents._n_skills, pref_skills, pref_levels)
-        check_groups(groups)
-        check_priority(priority)
-        check_target(target)
+        check_task(agents, task[:8])
         if math.isnan(since):
             raise ValueError("since must not be NaN")
         wait = now - since

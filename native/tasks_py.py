@@ -7,15 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from native.agents_py import (
-    MAX_SLOT,
-    AgentIndex,
-    check_groups,
-    check_now,
-    check_priority,
-    check_target,
-    check_terms,
-)
+from native.agents_py import MAX_SLOT, AgentIndex, check_now, check_task
 
 _INF = math.inf
 
@@ -45,12 +37,8 @@ class TaskBoard:
         ag = self._agents
         if not 0 <= b <= MAX_SLOT:
             raise ValueError(f"bucket {b} out of range")
-        ag._check_channel(channel)
-        check_terms(ag._n_skills, skills, levels)
-        check_terms(ag._n_skills, pref_skills, pref_levels)
-        check_groups(groups)
-        check_priority(priority)
-        check_target(target)
+        spec = (channel, skills, levels, pref_skills, pref_levels, groups, priority, target)
+        check_task(ag, spec)
         if b >= len(self._defs):
             extra = b + 1 - len(self._defs)
             self._defs += [None] * extra

@@ -173,15 +173,23 @@ def test_twins_agree_with_the_inline_popcount(seed: int, inline_popcount: None) 
     assert replay(COMPILED, seed) == replay(kernel_py, seed)
 
 
+def free_agents(
+    k: ModuleType, r: random.Random, n: int, levels: tuple[int, ...], n_skills: int
+) -> Any:
+    """An index of n agents, all present, on one channel, with levels drawn from `levels`."""
+    ix = k.AgentIndex(n_skills, [25], [0], [0], [0.4, 0.2, 0.4, 1.0, 0.5], 60.0)
+    for a in range(n):
+        ix.set_agent(a, [r.choice(levels) for _ in range(n_skills)], 1, 100, [4])
+        ix.set_presence(a, True, 1e9, r.uniform(0.0, 100.0))
+    return ix
+
+
 def test_twins_agree_on_a_big_batch() -> None:
     assert COMPILED is not None
     out = []
     for k in (kernel_py, COMPILED):
         r = random.Random(7)
-        ix = k.AgentIndex(6, [25], [0], [0], [0.4, 0.2, 0.4, 1.0, 0.5], 60.0)
-        for a in range(150):
-            ix.set_agent(a, [r.choice((0, 1, 2, 3)) for _ in range(6)], 1, 100, [4])
-            ix.set_presence(a, True, 1e9, r.uniform(0.0, 100.0))
+        ix = free_agents(k, r, 150, (0, 1, 2, 3), 6)
         tasks: list[Task] = []
         for _ in range(150):
             sk = r.sample(range(6), 2)
@@ -199,10 +207,7 @@ def test_twins_agree_on_a_batch_with_columns_filled_meanwhile() -> None:
     out, n_pairs = [], []
     for k in (kernel_py, COMPILED):
         r = random.Random(8)
-        ix = k.AgentIndex(4, [25], [0], [0], [0.4, 0.2, 0.4, 1.0, 0.5], 60.0)
-        for a in range(240):
-            ix.set_agent(a, [r.choice((0, 1, 1, 2)) for _ in range(4)], 1, 100, [4])
-            ix.set_presence(a, True, 1e9, r.uniform(0.0, 100.0))
+        ix = free_agents(k, r, 240, (0, 1, 1, 2), 4)
         tasks: list[Task] = []
         for _ in range(200):
             spec = (0, [r.randrange(4)], [1], [r.randrange(4)], [2], 0, r.randint(0, 10), 20.0)
