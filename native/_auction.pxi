@@ -38,15 +38,12 @@ cdef struct Auction:
     int64_t* owner  # n_obj
     int64_t* profit  # n
     int64_t* assigned  # n
-    # Each person's cache, CACHE slots: objects, scaled benefits and stored values, these
-    # descending. A stored value is at least the current one unless the person is dirty (a
-    # price went down since), and bound is at least the value of every object not cached.
-    int64_t* cv
+    # Each person's cache, CACHE slots: objects and scaled benefits, in the order of their
+    # values when it was last rebuilt. bound is at least the value of every object not cached.
     int32_t* co
     int64_t* cw
     int64_t* clen  # n
     int64_t* bound  # n
-    int64_t* dirty  # n
     int64_t* cls  # n: queue class, native.auction_py.size_class
     int64_t* nxt  # n: links of the forward queues
     int64_t* ring  # n_obj: reverse FIFO
@@ -102,21 +99,14 @@ cdef void sort_cache(int64_t* cv, int32_t* co, int64_t* cw, Py_ssize_t n) noexce
         cv[p], co[p], cw[p] = v, j, w
 
 
-cdef void refresh(Auction* s, Py_ssize_t i, bint exact) noexcept nogil:
-    # Person i's stored values made current again; sorted if exact, else only raised where
-    # needed to stay descending (still above the current values: enough for bids).
-    cdef int64_t* cv = s.cv + i * CACHE
-    cdef const int32_t* co = s.co + i * CACHE
-    cdef const int64_t* cw = s.cw + i * CACHE
+cdef void refresh(const Auction* s, Py_ssize_t i, int64_t* cv) noexcept nogil:
+    # cv: the current values of person i's cache, which is sorted by them, value descending.
+    cdef int32_t* co = s.co + i * CACHE
+    cdef int64_t* cw = s.cw + i * CACHE
     cdef Py_ssize_t k, n = s.clen[i]
     for k in range(n):
         cv[k] = cw[k] - s.price[co[k]]
-    if exact:
-        sort_cache(cv, s.co + i * CACHE, s.cw + i * CACHE, n)
-    else:
-        for k in range(n - 2, -1, -1):
-            cv[k] = max(cv[k], cv[k + 1])
-    s.dirty[i] = 0
+    sort_cache(cv, co, cw, n)
 
 
 cdef void rebuild(Auction* s, Py_ssize_t i) noexcept nogil:
@@ -124,16 +114,16 @@ cdef void rebuild(Auction* s, Py_ssize_t i) noexcept nogil:
     # old entries stay, at their current values: most of them are still among the best. While
     # the row is scanned their prices are set out of reach (HIDDEN), so that the scan does not
     # stop at them; they are put back before anything else reads a price.
-    cdef int64_t* cv = s.cv + i * CACHE
     cdef int32_t* co = s.co + i * CACHE
     cdef int64_t* cw = s.cw + i * CACHE
     cdef int64_t* price = s.price
+    cdef int64_t cv[CACHE]  # the entries' values, kept descending while the row is scanned
     cdef int64_t old_price[CACHE]
     cdef int32_t old_obj[CACHE]
     cdef Py_ssize_t n, k, m
     cdef int64_t t = NEG, v, j = s.first_dummy + i
     cdef bint has_dummy = False
-    refresh(s, i, True)
+    refresh(s, i, cv)
     n = m = s.clen[i]
     for k in range(m):
         has_dummy |= co[k] == j
@@ -188,10 +178,7 @@ cdef Py_ssize_t skip_row(const Auction* s, Py_ssize_t e, Py_ssize_t end, int64_t
 
 cdef int64_t best(Auction* s, Py_ssize_t i, int64_t* v1, int64_t* v2) noexcept nogil:
     # Best object (the lowest of a tie), best and second-best value in the cache. Every entry
-    # is read, without a branch on its value: the early exits those values would allow
-    # mispredict more often than they save. The current values are stored back, raised where
-    # needed to keep the stored values descending: re-sorting would cost more than it saves.
-    cdef int64_t* cv = s.cv + i * CACHE
+    # is read, without a branch on its value: early exits mispredict more often than they save.
     cdef const int32_t* co = s.co + i * CACHE
     cdef const int64_t* cw = s.cw + i * CACHE
     cdef const int64_t* price = s.price
@@ -201,14 +188,10 @@ cdef int64_t best(Auction* s, Py_ssize_t i, int64_t* v1, int64_t* v2) noexcept n
     for k in range(n):
         j = co[k]
         v = cw[k] - price[j]
-        cv[k] = v
         up = (v > b1) | ((v == b1) & (j < j1))
         b2 = b1 if up else (v if v > b2 else b2)
         b1 = v if up else b1
         j1 = j if up else j1
-    for k in range(n - 2, -1, -1):
-        cv[k] = max(cv[k], cv[k + 1])
-    s.dirty[i] = 0  # every stored value is current again
     v1[0] = b1
     v2[0] = b2
     return j1
@@ -231,18 +214,13 @@ cdef int64_t bid(Auction* s, Py_ssize_t i, int64_t eps) noexcept nogil:
     return prev
 
 
-cdef int64_t other(Auction* s, Py_ssize_t i, int64_t j) noexcept nogil:
+cdef int64_t other(const Auction* s, Py_ssize_t i, int64_t j) noexcept nogil:
     # The best value in person i's cache but object j; exact for a fresh cache.
-    cdef const int64_t* cv = s.cv + i * CACHE
     cdef const int32_t* co = s.co + i * CACHE
     cdef const int64_t* cw = s.cw + i * CACHE
     cdef int64_t o = NEG
     cdef Py_ssize_t k
-    if s.dirty[i]:
-        refresh(s, i, False)
     for k in range(s.clen[i]):
-        if cv[k] <= o:
-            break
         if co[k] != j:
             o = max(o, cw[k] - s.price[co[k]])
     return o
@@ -282,7 +260,6 @@ cdef void forward(Auction* s, int64_t eps) noexcept nogil:
         if head[c] < 0:
             live &= ~((<uint64_t>1) << c)
         else:  # the likely next bidder: its cache is far in memory
-            rd_prefetch(s.cv + head[c] * CACHE)
             rd_prefetch(s.cw + head[c] * CACHE)
             rd_prefetch(s.co + head[c] * CACHE)
         k = bid(s, i, eps)

@@ -133,7 +133,7 @@ cdef int solve(Py_ssize_t nt, const int64_t* off, Edges* edges, Buffer* store,
                list result) except -1:
     # Persons: the tasks with an eligible agent. Benefits scaled by nt + 1: why in batch_py.
     cdef Py_ssize_t fd = edges.max_obj + 1, E = edges.n, no = fd + nt, i
-    cdef Py_ssize_t wide = 2 * nt + fd + 2 + (8 + RCACHE) * no + (8 + 2 * CACHE) * nt
+    cdef Py_ssize_t wide = 2 * nt + fd + 2 + (8 + RCACHE) * no + (6 + CACHE) * nt
     cdef Py_ssize_t narrow = fd + 2 * E + RCACHE * no + CACHE * nt
     cdef Auction s
     if no >= 2147483647:  # objects and persons are numbered in int32
@@ -171,7 +171,7 @@ cdef void prepare(Auction* s, Py_ssize_t nt, const int64_t* off, Edges* edges, P
 
 
 cdef void init_work(Auction* s, int64_t* w, int32_t* small) noexcept:
-    # The auction's arrays: (8 + RCACHE) * n_obj + (8 + 2 * CACHE) * n values from w,
+    # The auction's arrays: (8 + RCACHE) * n_obj + (6 + CACHE) * n values from w,
     # RCACHE * n_obj + CACHE * n from small.
     cdef Py_ssize_t i, n = s.n, no = s.n_obj, length
     s.price, s.owner, s.ring = w, w + no, w + 2 * no
@@ -179,9 +179,8 @@ cdef void init_work(Auction* s, int64_t* w, int32_t* small) noexcept:
     s.dropped, s.dropmark = w + 6 * no, w + 7 * no
     s.rb = w + 8 * no
     w += (8 + RCACHE) * no
-    s.profit, s.assigned, s.clen, s.bound, s.dirty = w, w + n, w + 2 * n, w + 3 * n, w + 4 * n
-    s.cls, s.nxt = w + 5 * n, w + 6 * n
-    s.cv, s.cw = w + 8 * n, w + (8 + CACHE) * n
+    s.profit, s.assigned, s.clen, s.bound = w, w + n, w + 2 * n, w + 3 * n
+    s.cls, s.nxt, s.cw = w + 4 * n, w + 5 * n, w + 6 * n
     s.rp, s.co = small, small + RCACHE * no
     s.epoch = 0
     for i in range(no):
@@ -194,7 +193,6 @@ cdef void init_work(Auction* s, int64_t* w, int32_t* small) noexcept:
         s.assigned[i] = -1
         s.clen[i] = 0
         s.bound[i] = STALE
-        s.dirty[i] = 0
         length = s.rstart[i + 1] - s.rstart[i] + 1
         s.cls[i] = 0
         while length:

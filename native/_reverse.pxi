@@ -114,7 +114,7 @@ cdef inline void rbest(const Auction* s, int64_t j, int64_t* bi, int64_t* bw, in
 
 cdef void lower_bounds(Auction* s, int64_t j) noexcept nogil:
     # Object j's price went down in the stage: its persons' bounds must cover it where it is
-    # not cached, and a cached value may now be below the current one.
+    # not cached.
     cdef int64_t price = s.price[j], w
     cdef Py_ssize_t c, i
     if j >= s.first_dummy:
@@ -127,4 +127,3 @@ cdef void lower_bounds(Auction* s, int64_t j) noexcept nogil:
 cdef inline void lower_bound(Auction* s, Py_ssize_t i, int64_t v) noexcept nogil:
     if v > s.bound[i] and s.clen[i] < s.rstart[i + 1] - s.rstart[i] + 1:
         s.bound[i] = v
-    s.dirty[i] = 1
