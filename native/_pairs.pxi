@@ -1,6 +1,6 @@
 # The batch's pairs: included by _batch.pxi. Every task is read first, with all the Python code
 # its sequences may run; then each task's candidates are listed and scored without touching a
-# Python object, for a large batch half of the tasks on a second thread (_thread.pxi).
+# Python object, for a large batch the last of them on a second thread (_thread.pxi).
 
 # From this many tasks on, the second thread pays for its start (some 25 us). It takes the
 # last tasks, all but SPLIT percent of them: it starts later, and with none of the index in its
