@@ -8,9 +8,9 @@ reads the next chunk while routerd turns this one into tasks, one reply waiting 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
 from contextlib import aclosing
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -22,10 +22,11 @@ from router.errors import InvalidInput
 from router.events import InteractionArrived
 from router.model import Offer, Task, TaskState
 from router.snapshot import Loader
-from router.store import Store, pairs, text
+from router.store import Store, pairs
 from router.tasks import escalate, new_task
 
 CHUNK = 4000
+YIELD_EVERY = 500
 FIELDS = (
     "state", "queue", "channel", "pos", "arrived_at", "priority", "skills", "session", "step",
     "agent", "offer", "deadline", "excluded", "answered_at", "wrap_until", "rounds",
@@ -41,25 +42,23 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
     it. Offers whose deadline passed are requeued by the first tick; live ones keep theirs.
     """
     now = engine.clock()
-    agents: list[dict[str, Any]] = []
-    chunks = list(_chunks(await _members(store, store.keys.agents)))
-    async with aclosing(store.dumps([[store.keys.agent(a) for a in c] for c in chunks])) as got:
-        for chunk in chunks:
-            found = await anext(got)
-            agents += [
-                _agent(a, pairs(f), engine.config, now) for a, f in zip(chunk, found, strict=True)
-            ]
+    ids = await _members(store, store.keys.agents)
+    prefix = store.keys.agent("")
+    async with aclosing(store.hashes(_chunks([prefix + a for a in ids]))) as got:
+        found = [f async for batch in got for f in batch]
+    agents = [_agent(a, pairs(f), engine.config, now) for a, f in zip(ids, found, strict=True)]
     loader = Loader(engine)
     loader.agents(agents)
-    builder = _Builder(engine.config, {a["id"] for a in agents})
-    chunks = list(_chunks(await _members(store, store.keys.live)))
-    keys = [[store.keys.interaction(i) for i in c] for c in chunks]
+    builder = _Builder(engine.config, set(ids))
+    ids = await _members(store, store.keys.live)
+    prefix = store.keys.interaction("")
     seq = 0
-    async with aclosing(store.dumps(keys, FIELDS)) as got:
-        for chunk in chunks:
-            values = await anext(got)
-            for n, ix in enumerate(chunk):
-                builder.add(ix, values[n * len(FIELDS) : (n + 1) * len(FIELDS)])
+    async with aclosing(store.hashes(_chunks([prefix + i for i in ids]), FIELDS)) as got:
+        for chunk in _chunks(ids):
+            for n, (ix, raw) in enumerate(zip(chunk, await anext(got), strict=True)):
+                builder.add(ix, raw)
+                if n % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
             tasks, offers = builder.take()
             seq = max(seq, max((t.seq for t in tasks), default=0))
             loader.tasks(tasks, offers)
@@ -69,12 +68,13 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
 
 
 async def _members(store: Store, key: str) -> list[str]:
-    return sorted(text(m) for m in await store.client.smembers(key))
+    # Sorted as bytes: UTF-8 keeps the order of the text, and a bytes sort is cheaper.
+    members = cast(set[bytes], await store.client.smembers(key))
+    return [m.decode() for m in sorted(members)]
 
 
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
 def _agent(agent_id: str, f: dict[str, str], config: RoutingConfig, now: float) -> dict[str, Any]:

@@ -147,34 +147,57 @@ async def _take(conn: Any, parser: Any, got: list[Any], n: int) -> None:
 
 
 async def streamed(
-    client: aioredis.Redis, commands: Sequence[Sequence[Any]]
-) -> AsyncGenerator[Any, None]:
-    """The reply of each command in turn, over one connection; each next command is sent as
-    soon as the reply before it is in, so Redis works on it while the caller handles that reply.
+    client: aioredis.Redis, batches: Sequence[Sequence[Sequence[Any]]]
+) -> AsyncGenerator[list[Any], None]:
+    """The replies of each batch of commands in turn (an error reply in its command's place),
+    over one connection; each next batch is sent as soon as the replies before it are in, so
+    Redis works on it while the caller handles them.
 
-    Not sooner: Redis would then run the next command before it finished writing a large
-    reply, and the reply would wait for it. For a few large replies (a rebuild's chunks); each
-    has `socket_timeout`. Close the iterator (`contextlib.aclosing`) when stopping early: its
-    connection is then dropped, not reused with a reply still due on it.
+    Not sooner: Redis would then run the next batch before it finished writing the replies of
+    this one, and they would wait for it. The next batch is written in the background: a
+    write waits for Redis to read most of it, which for a batch larger than the socket's
+    buffer is most of the time Redis takes to run it, so a caller handling the replies should
+    let the loop run now and then (`asyncio.sleep(0)`). For rebuilds, which read every live
+    hash in batches of a few thousand. Close the iterator (`contextlib.aclosing`) when
+    stopping early: its connection is then dropped, not reused with replies still due on it.
     """
     pool: Any = client.connection_pool  # its get_connection is untyped
     conn = await pool.get_connection()
-    due = False  # a reply is owed on the connection
+    due = False  # replies are owed on the connection
+    sending: asyncio.Future[None] | None = None
     try:
-        if commands:
-            await conn.send_packed_command(pack_commands(commands[:1]))
-        for n in range(len(commands)):
+        if batches:
+            await conn.send_packed_command(pack_commands(batches[0]), check_health=False)
+        for n, batch in enumerate(batches):
             due = True
-            reply = await conn.read_response()
-            if n + 1 < len(commands):
-                await conn.send_packed_command(pack_commands(commands[n + 1 : n + 2]))
+            try:
+                got = await replies(conn, len(batch))
+            except TimeoutError:
+                raise RedisTimeoutError("timeout waiting for redis") from None
+            if sending is not None:
+                await sending  # done, its replies being in; raises what the write raised
+            if n + 1 < len(batches):
+                packed = pack_commands(batches[n + 1])
+                sending = asyncio.ensure_future(
+                    conn.send_packed_command(packed, check_health=False)
+                )
             else:
-                due = False
-            yield reply
+                due, sending = False, None
+            yield got
     finally:
+        if sending is not None:
+            _forget(sending)
         if due:
             await conn.disconnect(nowait=True)
         await pool.release(conn)
+
+
+def _forget(sending: asyncio.Future[None]) -> None:
+    """Stop a write no reply will be read for; a failure it had is not news (the read failed)."""
+    if not sending.done():
+        sending.cancel()
+    elif not sending.cancelled():
+        sending.exception()
 
 
 async def _reply(conn: Any) -> Any:

@@ -97,6 +97,7 @@ class Router:
 
     async def _rebuild(self) -> None:
         self.ready = False
+        began = time.monotonic()
         engine = Engine(self.config, self.clock)
         # A rebuild makes hundreds of thousands of long-lived objects: collecting while it runs
         # costs twice the rebuild itself. Afterwards they are frozen out of every collection.
@@ -112,7 +113,8 @@ class Router:
         await self._run(self._decided(decisions))
         self.ready = True
         log.info("engine_rebuilt", interactions=len(self.engine.tasks),
-                 agents=len(self.engine.roster))  # fmt: skip
+                 agents=len(self.engine.roster),
+                 took_s=round(time.monotonic() - began, 3))  # fmt: skip
 
     # -- requests --------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import aclosing
 
 import pytest
@@ -105,12 +106,33 @@ async def test_a_reply_slower_than_the_timeout_fails_the_batch(redis_url: str) -
 
 async def test_streamed_replies_come_back_in_order(client: aioredis.Redis) -> None:
     await client.rpush("l", "a", "b", "c")
-    commands = [("LINDEX", "l", i) for i in range(3)]
-    assert [r async for r in streamed(client, commands)] == [b"a", b"b", b"c"]
+    batches = [[("LINDEX", "l", 0), ("LINDEX", "l", 1)], [("LINDEX", "l", 2)]]
+    assert [r async for r in streamed(client, batches)] == [[b"a", b"b"], [b"c"]]
+
+
+async def test_streamed_batches_larger_than_a_socket_buffer_all_come_back(
+    client: aioredis.Redis,
+) -> None:
+    # 3 x 2 MB of commands: each batch after the first is written while its caller works.
+    key = "k" * 200
+    await client.set(key, "v")
+    batches = [[("GET", key)] * 10_000 for _ in range(3)]
+    got = []
+    async with aclosing(streamed(client, batches)) as stream:
+        async for replies in stream:
+            await asyncio.sleep(0.05)  # the caller at work, letting the loop run
+            got.append(replies)
+    assert got == [[b"v"] * 10_000] * 3
+
+
+async def test_a_streamed_error_reply_takes_its_commands_place(client: aioredis.Redis) -> None:
+    await client.set("k", "x")
+    [replies] = [r async for r in streamed(client, [[("INCR", "k"), ("GET", "k")]])]
+    assert isinstance(replies[0], ResponseError) and replies[1] == b"x"
 
 
 async def test_a_stream_closed_early_leaves_the_client_usable(client: aioredis.Redis) -> None:
     await client.mset({"a": "1", "b": "2"})
-    async with aclosing(streamed(client, [("GET", "a")] * 5)) as replies:
+    async with aclosing(streamed(client, [[("GET", "a")] * 3000] * 5)) as replies:
         await anext(replies)
-    assert await client.get("b") == b"2"  # not the "1" still owed on the stream's connection
+    assert await client.get("b") == b"2"  # not a "1" still owed on the stream's connection

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+from contextlib import aclosing
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
+import router.rebuild
 from router.clock import VirtualClock
 from router.config import load_config_text
 from router.engine import Engine
 from router.errors import Conflict
 from router.rebuild import rebuild
-from router.store import Ingested, OfferRef, Store
+from router.store import Ingested, OfferRef, Store, pairs
 from tests.unit.engine_kit import BASE
 
 CONFIG = load_config_text(BASE, "store.yaml")
@@ -276,3 +279,40 @@ async def test_a_session_owner_past_its_time_is_pruned(store: Store) -> None:
     await store.run(store.session_op("s-1", "a1", until=200.0, now=100.0))
     await store.run(store.session_op("s-2", "a2", until=400.0, now=300.0))
     assert await store.client.hkeys(store.keys.session_owners) == [b"s-2"]
+
+
+async def test_hashes_reads_the_fields_of_each_hash_batch_by_batch(store: Store) -> None:
+    for n in range(3):
+        await store.client.hset(f"h{n}", mapping={"a": n, "c": "x"})
+    chunks = [["h0", "h1"], ["h2", "missing"]]
+    async with aclosing(store.hashes(chunks, ("a", "b"))) as got:
+        batches = [batch async for batch in got]
+    assert batches == [[[b"0", None], [b"1", None]], [[b"2", None], [None, None]]]
+
+
+async def test_hashes_without_fields_reads_whole_hashes(store: Store) -> None:
+    await store.client.hset("h", mapping={"a": "1", "b": "2"})
+    async with aclosing(store.hashes([["h"]])) as got:
+        [[found]] = [batch async for batch in got]
+    assert pairs(found) == {"a": "1", "b": "2"}
+
+
+async def test_hashes_raises_an_error_reply(store: Store) -> None:
+    await store.client.set("s", "not a hash")
+    with pytest.raises(ResponseError):
+        async with aclosing(store.hashes([["s"]], ("a",))) as got:
+            await anext(got)
+
+
+async def test_a_rebuild_reads_every_interaction_and_agent_over_many_batches(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(router.rebuild, "CHUNK", 3)
+    monkeypatch.setattr(router.rebuild, "YIELD_EVERY", 2)
+    ids = [f"i{n:02}" for n in range(20)]
+    await _queued(store, *ids)
+    for n in range(7):
+        await store.put_agent(f"a{n}", "break", 100, {})
+    engine = Engine(CONFIG, VirtualClock(1000.0))
+    await rebuild(engine, store)
+    assert (sorted(engine.tasks), len(engine.roster)) == (ids, 7)
