@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import Any
-
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from router.config.durations import DURATION_PATTERN, SERVICE_LEVEL_PATTERN
 from router.config.schema import LISTEN_PATTERN, NAME_PATTERN, REDIS_URL_PATTERN
 from router.config.source import Finding, Path
+
+if TYPE_CHECKING:  # jsonschema is imported only to explain a file that fails
+    from jsonschema.exceptions import ValidationError
 
 _PATTERN_HINTS = {
     DURATION_PATTERN: (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -298,3 +300,13 @@ def test_parse_service_level() -> None:
 def test_parse_service_level_refuses_malformed() -> None:
     with pytest.raises(ValueError, match="malformed service level"):
         parse_service_level("80 within 20s")
+
+
+def test_a_good_file_loads_without_importing_jsonschema() -> None:
+    # jsonschema is a tenth of the daemon's start; only a file with problems needs it.
+    code = (
+        "import sys; from router.config import load_config; "
+        f"load_config({str(EXAMPLE)!r}); print('jsonschema' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
