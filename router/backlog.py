@@ -62,8 +62,12 @@ class Backlog:
     def push_many(self, tasks: Iterable[Task]) -> None:
         """`push` each task; a restore hands over 100,000 at once, so each heap is built once."""
         touched: dict[int, Bucket] = {}
+        # Tasks of one shape have equal unsorted keys too, which cost less than sorting.
+        shapes: dict[tuple[object, ...], Bucket] = {}
         for task in tasks:
-            bucket = self._bucket_for(task)
+            shape = (task.queue, task.channel, task.priority, tuple(task.skills.items()),
+                     task.groups, task.excluded)  # fmt: skip
+            bucket = shapes.get(shape) or shapes.setdefault(shape, self._bucket_for(task))
             bucket.heap.append((task.seq, task.id))
             bucket.size += 1
             self._where[task.id] = bucket

@@ -108,8 +108,15 @@ class Loader:
 
     def tasks(self, tasks: list[Task], offers: dict[str, Offer]) -> None:
         """Put tasks back in place, with the open offers among `offers`."""
-        engine, waiting = self.engine, self._waiting
-        waiting += [task for task in tasks if _restore_task(engine, task, offers)]
+        engine, waiting, queued = self.engine, self._waiting, TaskState.QUEUED
+        for task in tasks:
+            # Most of a big restart's tasks wait, with no sticky agent: done here in line.
+            if task.state is queued and task.sticky_agent is None:
+                engine.tasks[task.id] = task
+                engine.arm_waiting(task)
+                waiting.append(task)
+            elif _restore_task(engine, task, offers):
+                waiting.append(task)
 
     def finish(self, seq: int, sessions: dict[str, tuple[str, float]]) -> list[d.Decision]:
         """Queue the waiting tasks, hand sessions to their owners, then route in one batch."""

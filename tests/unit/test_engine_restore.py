@@ -10,6 +10,7 @@ from router import decisions as d
 from router import events as e
 from router.clock import VirtualClock
 from router.engine import Engine
+from router.model import Task
 from router.snapshot import restore, snapshot
 from tests.unit.engine_kit import arrive, login, make_engine, offered_to, offers
 
@@ -114,3 +115,33 @@ def _best_total(
         if all(x is not None for x in scores):
             best = max(best, sum(x for x in scores if x is not None))
     return best
+
+
+def _task(ix: str, skills: dict[str, int], excluded: frozenset[str] = frozenset()) -> Task:
+    return Task(ix, "chat", "support", 5, skills, {}, (), 1000.0, int(ix[1:]), excluded=excluded)
+
+
+def test_restored_tasks_whose_skills_differ_only_in_order_share_a_bucket() -> None:
+    engine, _ = make_engine()
+    engine.backlog.push_many(
+        [_task("t1", {"en": 1, "tech": 2}), _task("t2", {"tech": 2, "en": 1}), _task("t3", {})]
+    )
+    sizes = sorted(bucket.size for bucket in engine.backlog.buckets())
+    assert sizes == [1, 2]
+
+
+def test_restored_tasks_with_other_exclusions_get_buckets_of_their_own() -> None:
+    engine, _ = make_engine()
+    engine.backlog.push_many([_task("t1", {}), _task("t2", {}, frozenset({"a"}))])
+    assert len(list(engine.backlog.buckets())) == 2
+
+
+def test_restored_tasks_fill_the_buckets_that_arrivals_would() -> None:
+    engine, _ = make_engine()
+    tasks = [_task(f"t{n}", {"en": 1} if n % 2 else {"tech": 1}) for n in range(1, 7)]
+    engine.backlog.push_many(tasks)
+    other, _ = make_engine()
+    for task in tasks:
+        other.backlog.push(task)
+    shape = [(b.key, b.size, b.heap[0]) for b in engine.backlog.buckets()]
+    assert shape == [(b.key, b.size, b.heap[0]) for b in other.backlog.buckets()]
