@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PREFIX = "rd"
 
@@ -12,11 +12,11 @@ class Keys:
     """Key builders for one tenant: `rd:{tenant}:...`."""
 
     tenant: str
+    base: str = field(init=False)  # the tenant's prefix, hash tag included
 
-    @property
-    def base(self) -> str:
-        """The tenant's prefix, hash tag included."""
-        return f"{PREFIX}:{{{self.tenant}}}"
+    def __post_init__(self) -> None:
+        # Made once: every transition builds a few keys, and the f-string was most of each.
+        object.__setattr__(self, "base", f"{PREFIX}:{{{self.tenant}}}")
 
     def interaction(self, interaction_id: str) -> str:
         """Hash: one interaction's fields and state."""
