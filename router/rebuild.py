@@ -1,9 +1,9 @@
 """The engine rebuilt from Redis, the source of truth: at start and after Redis came back.
 
-A rebuild reads every live interaction, so it is written for 100,000 of them: one script call
-returns the routing fields of a few thousand interactions at once, tasks are built from
+A rebuild reads every live interaction, so it is written for 100,000 of them: the routing
+fields of a few thousand interactions are read in one pipelined batch, tasks are built from
 templates per (queue, channel, priority, skills) rather than validated one by one, and Redis
-reads the next chunk while routerd turns this one into tasks, one reply waiting at a time.
+reads the next batch while routerd turns this one into tasks, one batch ahead at a time.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class Store:
             "transfer", "withdraw",
         )  # fmt: skip
         self._scripts = {n: client.register_script(prelude + _lua(n)) for n in names}
-        for name in ("update", "session", "dump"):
+        for name in ("update", "session"):
             self._scripts[name] = client.register_script(_lua(name))
         self._rules = {name: _capacity_rules(config, name) for name in config.channels}
         # The routing loop's two lines: new contacts' enqueues, and every other transition.
@@ -356,9 +356,9 @@ class Store:
         return [(int(text(eid).partition("-")[0]), fields[b"e"]) for eid, fields in entries]
 
     async def dump(self, keys: Sequence[str], fields: Sequence[str]) -> list[bytes | None]:
-        """The `fields` of every hash in `keys`, flat, in one reply (for rebuilds)."""
-        values: list[bytes | None] = await self._scripts["dump"](keys=keys, args=fields)
-        return values
+        """The `fields` of every hash in `keys`, flat, in one round trip."""
+        replies = _no_errors(await pipelined(self.client, [("HMGET", k, *fields) for k in keys]))
+        return [value for reply in replies for value in reply]
 
     def hashes(
         self, chunks: Sequence[Sequence[str]], fields: Sequence[str] = ()
@@ -383,10 +383,15 @@ async def _checked(
     """The stream's batches; a ResponseError if a reply is one."""
     async with aclosing(stream):
         async for replies in stream:
-            for reply in replies:
-                if isinstance(reply, ResponseError):
-                    raise reply
-            yield replies
+            yield _no_errors(replies)
+
+
+def _no_errors(replies: list[Any]) -> list[Any]:
+    """The replies, unless one is an error: then that is raised."""
+    for reply in replies:
+        if isinstance(reply, ResponseError):
+            raise reply
+    return replies
 
 
 def pairs(reply: Mapping[bytes, bytes] | Sequence[bytes]) -> dict[str, str]:
