@@ -133,6 +133,9 @@ async def test_a_streamed_error_reply_takes_its_commands_place(client: aioredis.
 
 async def test_a_stream_closed_early_leaves_the_client_usable(client: aioredis.Redis) -> None:
     await client.mset({"a": "1", "b": "2"})
-    async with aclosing(streamed(client, [[("GET", "a")] * 3000] * 5)) as replies:
+    # Redis is still running the second batch (a 300 ms script) when the stream is closed.
+    batches = [[("GET", "a")], [("EVAL", BUSY, 0, 300_000), ("GET", "a")]]
+    async with aclosing(streamed(client, batches)) as replies:
         await anext(replies)
-    assert await client.get("b") == b"2"  # not a "1" still owed on the stream's connection
+        await asyncio.sleep(0.05)  # the caller at work: the second batch is written meanwhile
+    assert await client.get("b") == b"2"  # not a reply still owed on the stream's connection
