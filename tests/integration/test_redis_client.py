@@ -134,7 +134,10 @@ async def test_a_streamed_error_reply_takes_its_commands_place(client: aioredis.
 async def test_a_stream_closed_early_leaves_the_client_usable(client: aioredis.Redis) -> None:
     await client.mset({"a": "1", "b": "2"})
     # Redis is still running the second batch (a 300 ms script) when the stream is closed.
-    batches = [[("GET", "a")], [("EVAL", BUSY, 0, 300_000), ("GET", "a")]]
+    batches: list[list[tuple[object, ...]]] = [
+        [("GET", "a")],
+        [("EVAL", BUSY, 0, 300_000), ("GET", "a")],
+    ]
     async with aclosing(streamed(client, batches)) as replies:
         await anext(replies)
         await asyncio.sleep(0.05)  # the caller at work: the second batch is written meanwhile
