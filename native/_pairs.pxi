@@ -43,14 +43,11 @@ cdef int read_task(AgentIndex ag, object task, double now, TaskSpec* spec, Words
     cdef Terms req, pref
     cdef double wait, urgency
     cdef int k
+    cdef uint64_t g
     channel, skills, levels, pref_skills, pref_levels, groups, priority, target, since, exc = task
-    ag._check_channel(channel)
-    load_terms(&req, skills, levels, ag.n_skills)
-    load_terms(&pref, pref_skills, pref_levels, ag.n_skills)
-    cdef uint64_t g = groups
-    check_priority(priority)
+    load_task(ag, channel, skills, levels, pref_skills, pref_levels, groups, priority, target,
+              &req, &pref, &g)
     cdef int64_t prio = priority
-    check_target(target)
     cdef double tgt = target, sn = since
     if isnan(sn):
         raise ValueError("since must not be NaN")

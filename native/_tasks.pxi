@@ -1,6 +1,20 @@
 # TaskBoard: included by _kernel.pyx. Same rules and results as native/tasks_py.py.
 
 
+cdef int load_task(AgentIndex ag, object channel, object skills, object levels,
+                   object pref_skills, object pref_levels, object groups, object priority,
+                   object target, Terms* req, Terms* pref, uint64_t* g) except -1:
+    # A task's channel, terms, groups, priority and target, checked as the twin's check_task
+    # checks them, in the same order; each converted where it is checked.
+    ag._check_channel(channel)
+    load_terms(req, skills, levels, ag.n_skills)
+    load_terms(pref, pref_skills, pref_levels, ag.n_skills)
+    g[0] = groups
+    check_priority(priority)
+    check_target(target)
+    return 0
+
+
 @cython.final
 cdef class TaskBoard:
     cdef AgentIndex agents
@@ -50,12 +64,9 @@ cdef class TaskBoard:
         cdef int j
         if not 0 <= b <= MAX_SLOT:
             raise ValueError(f"bucket {b} out of range")
-        self.agents._check_channel(channel)
-        load_terms(&req, skills, levels, self.agents.n_skills)
-        load_terms(&pref, pref_skills, pref_levels, self.agents.n_skills)
-        cdef uint64_t g = groups
-        check_priority(priority)
-        check_target(target)
+        cdef uint64_t g
+        load_task(self.agents, channel, skills, levels, pref_skills, pref_levels, groups,
+                  priority, target, &req, &pref, &g)
         self._grow(b + 1, max(req.n, pref.n, 1))
         if not self.defined[b]:
             self.since[b] = INFINITY

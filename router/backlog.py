@@ -67,7 +67,9 @@ class Backlog:
         for task in tasks:
             shape = (task.queue, task.channel, task.priority, tuple(task.skills.items()),
                      task.groups, task.excluded)  # fmt: skip
-            bucket = shapes.get(shape) or shapes.setdefault(shape, self._bucket_for(task))
+            bucket = shapes.get(shape)
+            if bucket is None:
+                bucket = shapes[shape] = self._bucket_for(task)
             bucket.heap.append((task.seq, task.id))
             bucket.size += 1
             self._where[task.id] = bucket

@@ -42,18 +42,17 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
     it. Offers whose deadline passed are requeued by the first tick; live ones keep theirs.
     """
     now = engine.clock()
-    ids = await _members(store, store.keys.agents)
-    prefix = store.keys.agent("")
-    async with aclosing(store.hashes(_chunks([prefix + a for a in ids]))) as got:
+    keys = store.keys
+    ids = await _members(store, keys.agents)
+    async with aclosing(store.hashes(_chunks([keys.agent(a) for a in ids]))) as got:
         found = [f async for batch in got for f in batch]
     agents = [_agent(a, pairs(f), engine.config, now) for a, f in zip(ids, found, strict=True)]
     loader = Loader(engine)
     loader.agents(agents)
     builder = _Builder(engine.config, set(ids))
-    ids = await _members(store, store.keys.live)
-    prefix = store.keys.interaction("")
+    ids = await _members(store, keys.live)
     seq = 0
-    async with aclosing(store.hashes(_chunks([prefix + i for i in ids]), FIELDS)) as got:
+    async with aclosing(store.hashes(_chunks([keys.interaction(i) for i in ids]), FIELDS)) as got:
         for chunk in _chunks(ids):
             for n, (ix, raw) in enumerate(zip(chunk, await anext(got), strict=True)):
                 builder.add(ix, raw)

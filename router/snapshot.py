@@ -108,15 +108,8 @@ class Loader:
 
     def tasks(self, tasks: list[Task], offers: dict[str, Offer]) -> None:
         """Put tasks back in place, with the open offers among `offers`."""
-        engine, waiting, queued = self.engine, self._waiting, TaskState.QUEUED
-        for task in tasks:
-            # Most of a big restart's tasks wait, with no sticky agent: done here in line.
-            if task.state is queued and task.sticky_agent is None:
-                engine.tasks[task.id] = task
-                engine.arm_waiting(task)
-                waiting.append(task)
-            elif _restore_task(engine, task, offers):
-                waiting.append(task)
+        engine, waiting = self.engine, self._waiting
+        waiting += [task for task in tasks if _restore_task(engine, task, offers)]
 
     def finish(self, seq: int, sessions: dict[str, tuple[str, float]]) -> list[d.Decision]:
         """Queue the waiting tasks, hand sessions to their owners, then route in one batch."""
@@ -169,10 +162,11 @@ def _task_from(t: dict[str, Any]) -> Task:
 def _restore_task(engine: Engine, task: Task, offers: dict[str, Offer]) -> bool:
     """Put the task back in place; True if it goes back to the backlog."""
     engine.tasks[task.id] = task
-    if task.state in (TaskState.QUEUED, TaskState.OFFERED):
+    if task.state is TaskState.QUEUED:  # first: most of a big restart's tasks wait
         engine.arm_waiting(task)
-    if task.state is TaskState.QUEUED:
-        return _restore_waiting(engine, task)
+        return task.sticky_agent is None or _restore_waiting(engine, task)
+    if task.state is TaskState.OFFERED:
+        engine.arm_waiting(task)
     agent = engine.roster.get(task.agent or "")
     agent.active.add(task.id)
     engine.roster.add_load(agent, task.channel, +1)

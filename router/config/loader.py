@@ -41,12 +41,12 @@ def load_config_text(text: str, source: str) -> RoutingConfig:
     # The structs enforce what the schema says (it is derived from them), and converting
     # takes a fraction of what validating does, with jsonschema's import a tenth of a start.
     # The schema is asked only for a file that fails, to name every problem, not the first.
-    spec = None if document.problems else _converted(document)
-    if spec is None:
+    spec = _converted(document)
+    if document.problems or not isinstance(spec, RoutingFile):
         problems = document.problems + _structure_problems(document)
-        if problems:
-            raise ConfigError(_sorted(problems))
-        spec = _convert(document)
+        # No problem from the schema in a file the structs refuse: they drifted apart. Still a
+        # problem of the file rather than a crash.
+        raise ConfigError(_sorted(problems or [document.lines.problem(Finding((), str(spec)))]))
     findings = check_routing_file(spec)
     if findings:
         raise ConfigError(_sorted([document.lines.problem(f) for f in findings]))
@@ -79,24 +79,14 @@ def _structure_problems(document: Document) -> list[ConfigProblem]:
     return [document.lines.problem(finding) for finding in findings]
 
 
-def _converted(document: Document) -> RoutingFile | None:
-    """The file as structs; None if it does not fit them."""
+def _converted(document: Document) -> RoutingFile | str | None:
+    """The file as structs; else why it does not fit them (None: it is empty)."""
     if document.data is None:
         return None
     try:
         return msgspec.convert(document.data, RoutingFile)
-    except msgspec.ValidationError:
-        return None
-
-
-def _convert(document: Document) -> RoutingFile:
-    try:
-        return msgspec.convert(document.data, RoutingFile)
     except msgspec.ValidationError as exc:
-        # The schema is derived from the structs, so this means they drifted apart: still
-        # report it as a problem of the file rather than crash.
-        finding = Finding((), str(exc))
-        raise ConfigError([document.lines.problem(finding)]) from exc
+        return str(exc)
 
 
 def _sorted(problems: list[ConfigProblem]) -> list[ConfigProblem]:
