@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+from aiohttp import web
+
+from router.api.context import MAX_BODY, reply
 from router.errors import (
     ClassificationError,
     Conflict,
@@ -14,6 +18,12 @@ from router.errors import (
     Unauthorized,
     Unavailable,
 )
+from router.service import REDIS_DOWN, RETRY_AFTER
+
+log = structlog.get_logger("routerd.api")
+
+# What a route's errors may be: routerd's, Redis gone, and aiohttp's own 4xx and 5xx.
+ANSWERED = (RouterdError, *REDIS_DOWN, web.HTTPError)
 
 # Most specific first: InvalidInput and ClassificationError are ValueErrors too.
 STATUS: tuple[tuple[type[RouterdError], int, str], ...] = (
@@ -40,3 +50,25 @@ def describe(err: RouterdError) -> tuple[int, dict[str, Any]]:
             message = str(err).removeprefix(f"{field}: ") if field else str(err)
             return status, error_body(code, message, field)
     return 500, error_body("internal", str(err))
+
+
+def error(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+    """An error answer in the one shape."""
+    return reply(error_body(code, message, field), status)
+
+
+def error_response(err: Exception) -> web.Response:
+    """The answer to one of the `ANSWERED` errors."""
+    if isinstance(err, web.HTTPRequestEntityTooLarge):
+        return error(413, "too_large", f"the body is larger than {MAX_BODY} bytes", "body")
+    if isinstance(err, web.HTTPException):
+        return error(err.status, err.reason.lower().replace(" ", "_"), err.reason)
+    if not isinstance(err, RouterdError):  # a read outside the routing loop (it maps its own)
+        err = Unavailable("redis is unreachable", RETRY_AFTER)
+    status, body = describe(err)
+    if status == 500:
+        log.error("error_unmapped", error=str(err))
+    response = reply(body, status)
+    if isinstance(err, Unavailable):
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response

@@ -10,6 +10,8 @@ from aiohttp import web
 from router.api import agents, interactions, queues, streams
 from router.api.bodies import AgentIn, InteractionIn, StatusIn, TransferIn
 from router.api.context import PRINCIPAL, Handler, Owner, context
+from router.api.errors import ANSWERED, error_response
+from router.auth import Principal
 from router.errors import Forbidden
 
 READ = frozenset({"supervisor", "admin"})
@@ -74,32 +76,40 @@ ROUTES = (
 
 
 def guarded(route: Route) -> Handler:
-    """The route's handler behind its key and role check."""
-    if route.roles is None:
-        return route.handler
+    """The route's handler behind its key and role check, its errors answered as JSON."""
 
     async def guard(request: web.Request) -> web.StreamResponse:
-        auth = context(request).auth
-        who = auth.principal(request.headers.get("Authorization"), request.query.get("key"))
-        assert route.roles is not None
-        if who.role not in route.roles:
-            raise Forbidden(f"the {who.role} role may not {route.method} {route.path}")
-        if who.role == "agent":
-            owner = await route.owner(request) if route.owner is not None else None
-            if owner is not None and owner != who.agent:
-                raise Forbidden("an agent may act only on its own work")
-        request[PRINCIPAL] = who
-        ids = _ids(route, request)
-        if not ids:  # binding nothing still walks every context variable: skip it
-            return await route.handler(request)
-        # Tokens, not unbinding: requests of one keep-alive connection share its task's context.
-        tokens = structlog.contextvars.bind_contextvars(**ids)
         try:
-            return await route.handler(request)
-        finally:
-            structlog.contextvars.reset_contextvars(**tokens)
+            if route.roles is not None:
+                who = _caller(route, route.roles, request)
+                if who.role == "agent" and route.owner is not None:
+                    owner = await route.owner(request)
+                    if owner is not None and owner != who.agent:
+                        raise Forbidden("an agent may act only on its own work")
+                request[PRINCIPAL] = who
+            ids = _ids(route, request)
+            if not ids:  # binding nothing still walks every context variable: skip it
+                return await route.handler(request)
+            # Tokens, not unbinding: requests of one keep-alive connection share its task's
+            # context.
+            tokens = structlog.contextvars.bind_contextvars(**ids)
+            try:
+                return await route.handler(request)
+            finally:
+                structlog.contextvars.reset_contextvars(**tokens)
+        except ANSWERED as err:
+            return error_response(err)
 
     return guard
+
+
+def _caller(route: Route, roles: frozenset[str], request: web.Request) -> Principal:
+    """Who calls, by their key; Unauthorized without a known key, Forbidden for another role."""
+    auth = context(request).auth
+    who = auth.principal(request.headers.get("Authorization"), request.query.get("key"))
+    if who.role not in roles:
+        raise Forbidden(f"the {who.role} role may not {route.method} {route.path}")
+    return who
 
 
 def _ids(route: Route, request: web.Request) -> dict[str, str]:

@@ -107,3 +107,13 @@ async def test_an_unknown_path_answers_json(api: Api) -> None:
 async def test_a_wrong_method_answers_json(api: Api) -> None:
     status, answer = await api.call("DELETE", "/v1/queues")
     assert (status, answer["error"]["code"]) == (405, "method_not_allowed")
+
+
+async def test_a_wrong_method_is_told_the_methods_its_path_allows(api: Api) -> None:
+    async with api.http.delete(api.base + "/v1/interactions/some-id") as r:
+        assert (r.status, r.headers["Allow"]) == (405, "GET")
+
+
+async def test_a_path_below_a_route_is_not_found(api: Api) -> None:
+    status, answer = await api.call("POST", "/v1/interactions/some-id/complete/now")
+    assert (status, answer["error"]["code"]) == (404, "not_found")
