@@ -14,6 +14,7 @@ from router.engine import Engine
 from router.model import AgentStatus, TaskState
 
 _STATUS = attrgetter("status")
+_COUNTED = (d.Offered, d.Assigned, d.Finished)  # what the queues' counters count
 
 
 @dataclass(slots=True)
@@ -41,10 +42,13 @@ class Stats:
 
     def observe(self, engine: Engine, dec: d.Decision, queue: str | None) -> None:
         """Count one committed decision (`queue` is the interaction's, when it has one)."""
-        self.decisions[type(dec).__name__] += 1
-        if queue is None:
+        kind = type(dec)
+        self.decisions[kind.__name__] += 1
+        if queue is None or kind not in _COUNTED:
             return
-        c = self.queues.setdefault(queue, QueueCounters())
+        c = self.queues.get(queue)
+        if c is None:
+            c = self.queues[queue] = QueueCounters()
         if isinstance(dec, d.Offered):
             c.offered += 1
         elif isinstance(dec, d.Assigned):
