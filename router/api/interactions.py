@@ -15,6 +15,7 @@ from router import events as e
 from router.api.bodies import InteractionIn, TransferIn
 from router.api.context import body, context, reply
 from router.errors import ClassificationError, InvalidInput, NotFound
+from router.log import debug_enabled
 from router.store import Arg
 from router.tasks import new_task
 
@@ -70,8 +71,9 @@ async def create(request: web.Request) -> web.Response:
     if data.attributes:
         fields["attributes"] = orjson.dumps(data.attributes)
     result = await context(request).router.ingest(arrival, fields, key)
-    log.debug("interaction_ingested", interaction_id=result.id, created=result.created,
-             queue=arrival.queue)  # fmt: skip
+    if debug_enabled():
+        log.debug("interaction_ingested", interaction_id=result.id, created=result.created,
+                  queue=arrival.queue)  # fmt: skip
     if result.created:
         return reply({"id": result.id, "state": "queued", "queue": arrival.queue}, 201)
     return reply(await _view(request, result.id), 200)

@@ -17,13 +17,12 @@ from tests.integration.api_kit import Api, next_frame
 Log = Callable[[str], list[dict[str, Any]]]
 
 
-@pytest.fixture
-def logged() -> Iterator[Log]:
-    """The lines of one event the daemon logs during the test, as production writes them."""
+@contextlib.contextmanager
+def _captured(level: str) -> Iterator[Log]:
     saved = structlog.get_config()
     stream = io.StringIO()
     with contextlib.redirect_stderr(stream):  # the configured loggers print to stderr
-        configure_logging({"ROUTERD_LOG_FORMAT": "json", "ROUTERD_LOG_LEVEL": "info"})
+        configure_logging({"ROUTERD_LOG_FORMAT": "json", "ROUTERD_LOG_LEVEL": level})
     structlog.configure(cache_logger_on_first_use=False)  # none may keep it past the test
 
     def lines(event: str) -> list[dict[str, Any]]:
@@ -33,7 +32,32 @@ def logged() -> Iterator[Log]:
     try:
         yield lines
     finally:
+        configure_logging({"ROUTERD_LOG_LEVEL": "info"})
         structlog.configure(**saved)
+
+
+@pytest.fixture
+def logged() -> Iterator[Log]:
+    """The lines of one event the daemon logs during the test, as production writes them."""
+    with _captured("info") as lines:
+        yield lines
+
+
+@pytest.fixture
+def logged_debug() -> Iterator[Log]:
+    """The same with debug lines kept."""
+    with _captured("debug") as lines:
+        yield lines
+
+
+async def test_an_ingest_is_logged_at_debug_level(api: Api, logged_debug: Log) -> None:
+    ix = await api.contact(channel="chat")
+    assert [line["interaction_id"] for line in logged_debug("interaction_ingested")] == [ix]
+
+
+async def test_an_ingest_is_not_logged_at_info_level(api: Api, logged: Log) -> None:
+    await api.contact(channel="chat")
+    assert logged("interaction_ingested") == []
 
 
 async def test_the_completion_line_names_the_interaction(api: Api, logged: Log) -> None:
