@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from router.config.model import MAX_LEVEL, MAX_PRIORITY, EscalationStep, RoutingConfig
+from router.config.model import MAX_LEVEL, MAX_PRIORITY, EscalationStep, Queue, RoutingConfig
 from router.errors import InvalidInput
 from router.events import InteractionArrived
 from router.model import Task
@@ -10,6 +10,26 @@ from router.model import Task
 
 def new_task(config: RoutingConfig, ev: InteractionArrived, now: float, seq: int) -> Task:
     """A queued task with its queue's requirements plus the event's extra skills."""
+    queue, skills, priority = check_arrival(config, ev)
+    return Task(
+        ev.interaction_id,
+        ev.channel,
+        queue.name,
+        priority,
+        skills,
+        dict(queue.preferred),
+        queue.groups,
+        now,
+        seq,
+        session=ev.session_id,
+    )
+
+
+def check_arrival(
+    config: RoutingConfig, ev: InteractionArrived
+) -> tuple[Queue, dict[str, int], int]:
+    """The event's queue, its skills merged with the queue's, and its priority; InvalidInput
+    names what is wrong (the API checks a contact with this before it writes anything)."""
     queue = config.queues.get(ev.queue)
     if queue is None:
         raise InvalidInput("queue", f"unknown queue {ev.queue!r}")
@@ -25,18 +45,7 @@ def new_task(config: RoutingConfig, ev: InteractionArrived, now: float, seq: int
     priority = queue.priority if ev.priority is None else ev.priority
     if not 1 <= priority <= MAX_PRIORITY:
         raise InvalidInput("priority", f"must be 1..{MAX_PRIORITY}")
-    return Task(
-        ev.interaction_id,
-        ev.channel,
-        queue.name,
-        priority,
-        skills,
-        dict(queue.preferred),
-        queue.groups,
-        now,
-        seq,
-        session=ev.session_id,
-    )
+    return queue, skills, priority
 
 
 def escalate(task: Task, step: EscalationStep) -> None:

@@ -33,7 +33,7 @@ def make_app(ctx: Context) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[CONTEXT] = ctx
     app[openapi.DOCUMENT] = openapi.document()
-    add_routes(app)
+    add_routes(app, ctx.auth)
     app.router.add_get("/v1/openapi.json", openapi.serve)
     app.router.add_route("*", "/{path:.*}", unmatched)
 

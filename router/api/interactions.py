@@ -13,22 +13,19 @@ from aiohttp import web
 from router import decisions as d
 from router import events as e
 from router.api.bodies import InteractionIn, TransferIn
-from router.api.context import body, context, reply
+from router.api.context import Context, body, context, reply
 from router.errors import ClassificationError, InvalidInput, NotFound
 from router.log import debug_enabled
 from router.store import Arg
-from router.tasks import new_task
+from router.tasks import check_arrival
 
 log = structlog.get_logger("routerd.api")
 
 MAX_IDEMPOTENCY_KEY = 200
 
 
-def _arrival(
-    request: web.Request, data: InteractionIn, ix: str
-) -> tuple[e.InteractionArrived, str]:
+def _arrival(ctx: Context, data: InteractionIn, ix: str) -> tuple[e.InteractionArrived, str]:
     """Where the contact goes, validated in full before anything is written."""
-    ctx = context(request)
     config = ctx.router.config
     if data.channel not in config.channels:
         raise InvalidInput("channel", f"unknown channel {data.channel!r}")
@@ -46,7 +43,7 @@ def _arrival(
         priority = found.priority if data.priority is None else data.priority
         queue, rule = found.queue, found.rule
     arrival = e.InteractionArrived(ix, data.channel, queue, priority, skills, data.session)
-    new_task(config, arrival, 0.0, 0)  # raises InvalidInput on a bad skill, level or priority
+    check_arrival(config, arrival)  # raises InvalidInput on a bad skill, level or priority
     return arrival, rule
 
 
@@ -57,7 +54,8 @@ async def create(request: web.Request) -> web.Response:
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInput("Idempotency-Key", f"must be 1..{MAX_IDEMPOTENCY_KEY} characters")
     ix = secrets.token_hex(16)  # 128 random bits; a third of what uuid4().hex costs
-    arrival, rule = _arrival(request, data, ix)
+    ctx = context(request)
+    arrival, rule = _arrival(ctx, data, ix)
     fields: dict[str, Arg] = {
         "channel": data.channel,
         "customer": data.customer,
@@ -70,7 +68,7 @@ async def create(request: web.Request) -> web.Response:
     fields |= {k: v for k, v in optional.items() if v is not None}
     if data.attributes:
         fields["attributes"] = orjson.dumps(data.attributes)
-    result = await context(request).router.ingest(arrival, fields, key)
+    result = await ctx.router.ingest(arrival, fields, key)
     if debug_enabled():
         log.debug("interaction_ingested", interaction_id=result.id, created=result.created,
                   queue=arrival.queue)  # fmt: skip

@@ -9,9 +9,9 @@ from aiohttp import web
 
 from router.api import agents, interactions, queues, streams
 from router.api.bodies import AgentIn, InteractionIn, StatusIn, TransferIn
-from router.api.context import PRINCIPAL, Handler, Owner, context
+from router.api.context import PRINCIPAL, Handler, Owner
 from router.api.errors import ANSWERED, error_response
-from router.auth import Principal
+from router.auth import Auth, Principal
 from router.errors import Forbidden
 
 READ = frozenset({"supervisor", "admin"})
@@ -75,13 +75,13 @@ ROUTES = (
 )  # fmt: skip
 
 
-def guarded(route: Route) -> Handler:
+def guarded(route: Route, auth: Auth) -> Handler:
     """The route's handler behind its key and role check, its errors answered as JSON."""
 
     async def guard(request: web.Request) -> web.StreamResponse:
         try:
             if route.roles is not None:
-                who = _caller(route, route.roles, request)
+                who = _caller(route, route.roles, auth, request)
                 if who.role == "agent" and route.owner is not None:
                     owner = await route.owner(request)
                     if owner is not None and owner != who.agent:
@@ -103,10 +103,12 @@ def guarded(route: Route) -> Handler:
     return guard
 
 
-def _caller(route: Route, roles: frozenset[str], request: web.Request) -> Principal:
+def _caller(route: Route, roles: frozenset[str], auth: Auth, request: web.Request) -> Principal:
     """Who calls, by their key; Unauthorized without a known key, Forbidden for another role."""
-    auth = context(request).auth
-    who = auth.principal(request.headers.get("Authorization"), request.query.get("key"))
+    header = request.headers.get("Authorization")
+    # Only a browser's WebSocket, which cannot send the header, needs the query parsed.
+    query = request.query.get("key") if header is None and auth.enabled else None
+    who = auth.principal(header, query)
     if who.role not in roles:
         raise Forbidden(f"the {who.role} role may not {route.method} {route.path}")
     return who
@@ -121,7 +123,7 @@ def _ids(route: Route, request: web.Request) -> dict[str, str]:
     return {{"interactions": "interaction_id", "agents": "agent_id"}.get(kind, "offer_id"): ident}
 
 
-def add_routes(app: web.Application) -> None:
-    """Register every route, guarded."""
+def add_routes(app: web.Application, auth: Auth) -> None:
+    """Register every route, guarded by `auth`."""
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, guarded(route))
+        app.router.add_route(route.method, route.path, guarded(route, auth))
