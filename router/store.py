@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from importlib import resources
+from itertools import chain
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -100,7 +101,7 @@ class Store:
     ) -> Op:
         """Create the interaction queued, once per idempotency key (when one is given)."""
         k = self.keys
-        flat = [x for item in fields.items() for x in item]
+        flat = chain.from_iterable(fields.items())
         keyed = idempotency_key is not None
         idem = k.idempotency(idempotency_key or "")
         keys = [idem, k.interaction(interaction_id), k.queue(queue), k.live, k.events, k.positions]
@@ -225,7 +226,7 @@ class Store:
 
     def update_op(self, interaction_id: str, fields: Mapping[str, Arg]) -> Op:
         """Set fields of a live interaction."""
-        flat = [x for item in fields.items() for x in item]
+        flat = list(chain.from_iterable(fields.items()))
         return Op(self._scripts["update"], [self.keys.interaction(interaction_id)], flat)
 
     def _offer_op(

@@ -60,12 +60,14 @@ async def create(request: web.Request) -> web.Response:
         "channel": data.channel,
         "customer": data.customer,
         "priority": "" if arrival.priority is None else arrival.priority,
-        "skills": orjson.dumps(dict(arrival.skills)),
+        "skills": orjson.dumps(arrival.skills),
         "arrived_at": time.time(),
         "rule": rule,
     }
-    optional = {"text": data.text, "session": data.session}
-    fields |= {k: v for k, v in optional.items() if v is not None}
+    if data.text is not None:
+        fields["text"] = data.text
+    if data.session is not None:
+        fields["session"] = data.session
     if data.attributes:
         fields["attributes"] = orjson.dumps(data.attributes)
     result = await ctx.router.ingest(arrival, fields, key)
