@@ -10,7 +10,7 @@ from router.config.model import RoutingConfig, Rule
 from router.errors import ClassificationError
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Classified:
     """Where a contact goes: queue, priority, the skills it adds, and the rule that decided."""
 

@@ -31,7 +31,7 @@ def _lua(name: str) -> str:
     return resources.files("router").joinpath("lua", f"{name}.lua").read_text()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OfferRef:
     """Everything a transition of one offer touches."""
 
@@ -42,7 +42,7 @@ class OfferRef:
     offer_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ingested:
     """What an ingest did: the interaction's id and whether this call created it."""
 
@@ -61,7 +61,7 @@ class Op:
     payload: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """A script's answer: whether it applied, its detail, and the agent-stream seq it wrote."""
 
