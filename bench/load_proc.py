@@ -214,6 +214,7 @@ class Ceiling:
     """The bare aiohttp + uvloop server of bench.load_ceiling in its own process."""
 
     port: int = field(default_factory=free_port)
+    launcher: tuple[str, ...] = (sys.executable, "-m", "bench.load_ceiling")  # may be wrapped
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -224,7 +225,7 @@ class Ceiling:
     async def start(self) -> None:
         """Spawn the server and wait until it answers."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.load_ceiling", str(self.port)],
+            [*self.launcher, str(self.port)],
             cwd=REPO,
             stdin=subprocess.DEVNULL,
         )

@@ -1,12 +1,15 @@
-"""bench.decline, bench.echo_rates and bench.figures: the small measuring tools."""
+"""bench.decline, bench.echo_rates, bench.figures and bench.instructions: the small measuring
+tools."""
 
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
-from bench import decline, echo_rates, figures
+from bench import decline, echo_rates, figures, instructions
 
 
 def test_decline_times_every_decline_of_every_task() -> None:
@@ -33,3 +36,20 @@ def test_figures_times_both_states_of_the_center(capsys: pytest.CaptureFixture[s
     assert [x.split(":")[0] for x in lines] == [
         "300 waiting, 40 agents offline", "260 waiting, 40 agents available, 40 offers out",
     ]  # fmt: skip
+
+
+def test_instructions_reads_the_count_of_a_callgrind_dump(tmp_path: Path) -> None:
+    dump = tmp_path / "callgrind.out.1"
+    dump.write_text("version: 1\ncreator: callgrind-3.19.0\nevents: Ir\nsummary: 870445885\n")
+    assert instructions.summary(dump) == 870_445_885
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+def test_instructions_counts_the_bare_servers_contacts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert instructions.main(["--ceiling", "--contacts", "200"]) == 0
+    found = re.fullmatch(
+        r"the bare aiohttp server: ([\d,]+) instructions a contact \(200 contacts answered 2xx\)",
+        capsys.readouterr().out.strip(),
+    )
+    assert found is not None and int(found[1].replace(",", "")) > 10_000
