@@ -41,7 +41,7 @@ def explain_data(expl: d.Explanation) -> dict[str, Any]:
 
 
 def _candidate(c: d.Candidate) -> dict[str, Any]:
-    return {"agent": c.agent_id, "score": round(c.score, 6), "parts": dict(c.parts)}
+    return {"agent": c.agent_id, "score": c.score, "parts": dict(c.parts)}
 
 
 def offer_payload(offer_id: str, interaction_id: str, deadline: float, held: Held) -> bytes:
