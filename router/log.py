@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Mapping
 
 import orjson
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 LEVELS = ("debug", "info", "warning", "error")
 _kept = {"debug": False}  # by configure
@@ -17,6 +19,25 @@ def debug_enabled() -> bool:
     """Whether debug lines are kept: a hot path asks before it builds one that would be dropped
     (a dropped `log.debug` still costs its arguments and structlog's proxy, 2% of an ingest)."""
     return _kept["debug"]
+
+
+class UtcStamp:
+    """Adds `timestamp`, ISO 8601 in UTC to the microsecond: the date and time of day are
+    formatted once a second (structlog's TimeStamper built a datetime for every line, a fifth
+    of a line's instructions)."""
+
+    def __init__(self) -> None:
+        self._second = (-1, "")
+
+    def __call__(self, _logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+        """The processor."""
+        second, micro = divmod(round(time.time() * 1_000_000), 1_000_000)
+        cached, prefix = self._second
+        if second != cached:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, prefix)
+        event["timestamp"] = f"{prefix}.{micro:06d}Z"
+        return event
 
 
 def _dumps(data: object, **_: object) -> str:
@@ -39,7 +60,7 @@ def configure(env: Mapping[str, str]) -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            UtcStamp(),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
+import time
 from collections.abc import Iterator
 
 import orjson
 import pytest
 import structlog
 
-from router.log import configure
+from router.log import UtcStamp, configure
 
 
 class Writes(io.StringIO):
@@ -46,3 +48,17 @@ def test_each_json_line_is_one_write_with_its_newline(writes: Writes) -> None:
         "interaction_completed",
         "routing_paused",
     ] and len(writes.calls) == 2
+
+
+@pytest.mark.parametrize(
+    "now", [1765100000.0, 1765100000.000001, 1765100000.4999996, 1765100059.9999997, 1796083199.5]
+)
+def test_the_timestamp_is_the_time_in_utc_to_the_microsecond(
+    monkeypatch: pytest.MonkeyPatch, now: float
+) -> None:
+    stamp = UtcStamp()
+    stamp(None, "info", {})  # an earlier second's line, so that its cache must move on
+    monkeypatch.setattr(time, "time", lambda: now)
+    text = stamp(None, "info", {})["timestamp"]
+    shown = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.UTC)
+    assert abs(shown.timestamp() - now) <= 0.5e-6
