@@ -57,6 +57,10 @@ def _matches(
     for name, allowed in rule.attributes.items():
         if name not in attributes or attribute_text(attributes[name]) not in allowed:
             return False
-    if rule.keywords and not any(k in lowered for k in rule.keywords):
-        return False
+    if rule.keywords:
+        for k in rule.keywords:  # a loop, not any() over a generator expression
+            if k in lowered:
+                break
+        else:
+            return False
     return rule.pattern is None or rule.pattern.search(text) is not None
