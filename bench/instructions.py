@@ -2,16 +2,19 @@
 
 The daemon (or, with `--ceiling`, the bare aiohttp server of bench.load) runs under valgrind's
 callgrind with counting off. After a warm-up the count is switched on, contacts are posted over
-64 keep-alive connections, and the count is dumped: its total over the contacts posted. Unlike
-time, the count does not move with the VM's speed (repeat runs agree to 0.1%), so it shows a
-change of 1%; it leaves out the operating system's work, and the instructions are not all as
-dear. Needs valgrind on PATH (not a dependency of routerd).
+64 keep-alive connections, and the count is dumped: its total over the contacts posted. With
+`--lifecycle`, 100 desks accept each offer and complete it at once while 16 posters keep them
+busy, and the count is over the lifecycles completed in 20 seconds. Unlike time, the count
+does not move with the VM's speed (repeat runs agree to 0.1%, for lifecycles to about 1%), so
+it shows a change of 1%; it leaves out the operating system's work, and the instructions are
+not all as dear. Needs valgrind on PATH (not a dependency of routerd).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import shutil
 import subprocess
 import sys
@@ -20,11 +23,14 @@ from pathlib import Path
 
 import uvloop
 
-from bench import load_raw
+from bench import load_phases, load_raw
 from bench.load_proc import Ceiling, Daemon
 
 CONCURRENCY = 64
 WARMUP = 500
+DESKS = load_phases.Sizes(agents=100, concurrency=16, handle=(0.0, 0.0))
+LIFECYCLE_WARMUP = 5.0  # every desk has had work
+LIFECYCLE_SECONDS = 20.0
 
 
 def callgrind(out: Path) -> tuple[str, ...]:
@@ -72,35 +78,77 @@ async def count(contacts: int, ceiling: bool, work: Path) -> tuple[int, int]:
     else:
         server = Daemon(work / "data", launcher=(*prefix, sys.executable, "-m", "router"))
     await server.start()
-    assert server.proc is not None
-    pid = str(server.proc.pid)
     try:
         url = f"{server.base}/v1/interactions"
         await post(url, WARMUP)
-        subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
+        switch(server, "-i", "on")
         ok = await post(url, contacts)
-        subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
+        switch(server, "-d")
     finally:
         server.stop()
     return summary(work / "callgrind.out.1"), ok
 
 
+async def count_lifecycles(work: Path) -> tuple[int, int]:
+    """(instructions counted, lifecycles completed) for the daemon."""
+    prefix = callgrind(work / "callgrind.out")
+    daemon = Daemon(work / "data", launcher=(*prefix, sys.executable, "-m", "router"))
+    await daemon.start()
+    desks = await load_phases.open_desks(daemon, DESKS)
+    try:
+        permits = asyncio.Semaphore(DESKS.agents * DESKS.slots)
+        desks.on_done = permits.release
+        url = f"{daemon.base}/v1/interactions"
+        prebuilt, numbers = load_raw.requests(url), itertools.count()
+        async with load_raw.connections(url, DESKS.concurrency) as made:
+            posters = [
+                asyncio.create_task(load_phases.gated(c, prebuilt, permits, numbers)) for c in made
+            ]
+            await asyncio.sleep(LIFECYCLE_WARMUP)
+            switch(daemon, "-i", "on")
+            before = desks.counts["complete_ok"]
+            await asyncio.sleep(LIFECYCLE_SECONDS)
+            switch(daemon, "-d")
+            done = desks.counts["complete_ok"] - before
+            for task in posters:
+                task.cancel()
+            await asyncio.gather(*posters, return_exceptions=True)
+    finally:
+        await desks.close()
+        daemon.stop()
+    return summary(work / "callgrind.out.1"), done
+
+
+def switch(server: Daemon | Ceiling, *args: str) -> None:
+    """callgrind_control on the server: `-i on` starts counting, `-d` dumps the count."""
+    assert server.proc is not None
+    subprocess.run(
+        ["callgrind_control", *args, str(server.proc.pid)], check=True, capture_output=True
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bench.instructions [--contacts N] [--ceiling]`."""
+    """`python -m bench.instructions [--contacts N] [--ceiling | --lifecycle]`."""
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
     parser.add_argument("--contacts", type=int, default=2000, help="contacts counted")
-    parser.add_argument("--ceiling", action="store_true", help="the bare aiohttp server")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--ceiling", action="store_true", help="the bare aiohttp server")
+    which.add_argument("--lifecycle", action="store_true", help="whole lifecycles, 100 desks")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("bench.instructions needs valgrind on PATH", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="routerd-instructions-"))
     try:
-        total, ok = uvloop.run(count(args.contacts, args.ceiling, work))
+        if args.lifecycle:
+            total, n = uvloop.run(count_lifecycles(work))
+            print(f"routerd: {total / n:,.0f} instructions a lifecycle ({n:,} completed)")
+        else:
+            total, n = uvloop.run(count(args.contacts, args.ceiling, work))
+            who = "the bare aiohttp server" if args.ceiling else "routerd"
+            print(f"{who}: {total / n:,.0f} instructions a contact ({n:,} contacts answered 2xx)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    who = "the bare aiohttp server" if args.ceiling else "routerd"
-    print(f"{who}: {total / ok:,.0f} instructions a contact ({ok:,} contacts answered 2xx)")
     return 0
 
 

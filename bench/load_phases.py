@@ -127,7 +127,7 @@ async def lifecycle(daemon: Daemon, desks: Desks, s: Sizes) -> Figures:
     url = f"{daemon.base}/v1/interactions"
     prebuilt = load_raw.requests(url)
     async with load_raw.connections(url, s.concurrency) as made:
-        posters = [asyncio.create_task(_gated(c, prebuilt, permits, numbers)) for c in made]
+        posters = [asyncio.create_task(gated(c, prebuilt, permits, numbers)) for c in made]
         try:
             await asyncio.sleep(s.warmup)
             before, cpu_meter = desks.counts["complete_ok"], meter(daemon)
@@ -142,7 +142,7 @@ async def lifecycle(daemon: Daemon, desks: Desks, s: Sizes) -> Figures:
     return {"lifecycle_per_s": done / s.duration, "cpu_lifecycle": cpu}
 
 
-async def _gated(
+async def gated(
     conn: load_raw.Connection,
     prebuilt: list[bytes],
     permits: asyncio.Semaphore,

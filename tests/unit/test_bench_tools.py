@@ -53,3 +53,18 @@ def test_instructions_counts_the_bare_servers_contacts(capsys: pytest.CaptureFix
         capsys.readouterr().out.strip(),
     )
     assert found is not None and int(found[1].replace(",", "")) > 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+def test_instructions_counts_whole_lifecycles(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(instructions, "LIFECYCLE_WARMUP", 2.0)
+    monkeypatch.setattr(instructions, "LIFECYCLE_SECONDS", 3.0)
+    assert instructions.main(["--lifecycle"]) == 0
+    found = re.fullmatch(
+        r"routerd: ([\d,]+) instructions a lifecycle \(([\d,]+) completed\)",
+        capsys.readouterr().out.strip(),
+    )
+    assert found is not None and int(found[2].replace(",", "")) > 0
