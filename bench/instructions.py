@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import shutil
 import subprocess
 import sys
@@ -81,9 +80,9 @@ async def count(contacts: int, ceiling: bool, work: Path) -> tuple[int, int]:
     try:
         url = f"{server.base}/v1/interactions"
         await post(url, WARMUP)
-        switch(server, "-i", "on")
+        await switch(server, "-i", "on")
         ok = await post(url, contacts)
-        switch(server, "-d")
+        await switch(server, "-d")
     finally:
         server.stop()
     return summary(work / "callgrind.out.1"), ok
@@ -94,37 +93,29 @@ async def count_lifecycles(work: Path) -> tuple[int, int]:
     prefix = callgrind(work / "callgrind.out")
     daemon = Daemon(work / "data", launcher=(*prefix, sys.executable, "-m", "router"))
     await daemon.start()
-    desks = await load_phases.open_desks(daemon, DESKS)
     try:
-        permits = asyncio.Semaphore(DESKS.agents * DESKS.slots)
-        desks.on_done = permits.release
-        url = f"{daemon.base}/v1/interactions"
-        prebuilt, numbers = load_raw.requests(url), itertools.count()
-        async with load_raw.connections(url, DESKS.concurrency) as made:
-            posters = [
-                asyncio.create_task(load_phases.gated(c, prebuilt, permits, numbers)) for c in made
-            ]
-            await asyncio.sleep(LIFECYCLE_WARMUP)
-            switch(daemon, "-i", "on")
-            before = desks.counts["complete_ok"]
-            await asyncio.sleep(LIFECYCLE_SECONDS)
-            switch(daemon, "-d")
-            done = desks.counts["complete_ok"] - before
-            for task in posters:
-                task.cancel()
-            await asyncio.gather(*posters, return_exceptions=True)
+        desks = await load_phases.open_desks(daemon, DESKS)
+        try:
+            async with load_phases.gated_posters(daemon.base, desks, DESKS):
+                await asyncio.sleep(LIFECYCLE_WARMUP)
+                await switch(daemon, "-i", "on")
+                before = desks.counts["complete_ok"]
+                await asyncio.sleep(LIFECYCLE_SECONDS)
+                await switch(daemon, "-d")
+                done = desks.counts["complete_ok"] - before
+        finally:
+            await desks.close()
     finally:
-        await desks.close()
         daemon.stop()
     return summary(work / "callgrind.out.1"), done
 
 
-def switch(server: Daemon | Ceiling, *args: str) -> None:
+async def switch(server: Daemon | Ceiling, *args: str) -> None:
     """callgrind_control on the server: `-i on` starts counting, `-d` dumps the count."""
     assert server.proc is not None
-    subprocess.run(
-        ["callgrind_control", *args, str(server.proc.pid)], check=True, capture_output=True
-    )
+    command = ["callgrind_control", *args, str(server.proc.pid)]
+    # On a thread: the desks and posters in this process go on meanwhile.
+    await asyncio.to_thread(subprocess.run, command, check=True, capture_output=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,11 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.lifecycle:
             total, n = uvloop.run(count_lifecycles(work))
-            print(f"routerd: {total / n:,.0f} instructions a lifecycle ({n:,} completed)")
+            what = f"a lifecycle ({n:,} completed)"
         else:
             total, n = uvloop.run(count(args.contacts, args.ceiling, work))
-            who = "the bare aiohttp server" if args.ceiling else "routerd"
-            print(f"{who}: {total / n:,.0f} instructions a contact ({n:,} contacts answered 2xx)")
+            what = f"a contact ({n:,} contacts answered 2xx)"
+        if n == 0:
+            print("bench.instructions: nothing was done to count", file=sys.stderr)
+            return 1
+        who = "the bare aiohttp server" if args.ceiling else "routerd"
+        print(f"{who}: {total / n:,.0f} instructions {what}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,30 +120,40 @@ async def open_desks(daemon: Daemon, s: Sizes) -> Desks:
 
 async def lifecycle(daemon: Daemon, desks: Desks, s: Sizes) -> Figures:
     """Completed ingest -> offer -> accept -> complete per second while posters keep up."""
-    # A contact holds a permit until it is completed, so the work in the system never passes
-    # the room the agents have: a daemon slower than the posters sees a bounded queue.
-    permits = asyncio.Semaphore(s.agents * s.slots)
-    desks.on_done = permits.release
-    numbers = itertools.count()
-    url = f"{daemon.base}/v1/interactions"
-    prebuilt = load_raw.requests(url)
-    async with load_raw.connections(url, s.concurrency) as made:
-        posters = [asyncio.create_task(gated(c, prebuilt, permits, numbers)) for c in made]
-        try:
-            await asyncio.sleep(s.warmup)
-            before, cpu_meter = desks.counts["complete_ok"], meter(daemon)
-            await asyncio.sleep(s.duration)
-            done, cpu = desks.counts["complete_ok"] - before, cpu_meter.read()
-        finally:
-            for task in posters:
-                task.cancel()
-            await asyncio.gather(*posters, return_exceptions=True)
-    desks.on_done = None
+    async with gated_posters(daemon.base, desks, s):
+        await asyncio.sleep(s.warmup)
+        before, cpu_meter = desks.counts["complete_ok"], meter(daemon)
+        await asyncio.sleep(s.duration)
+        done, cpu = desks.counts["complete_ok"] - before, cpu_meter.read()
     await drain(daemon, desks)
     return {"lifecycle_per_s": done / s.duration, "cpu_lifecycle": cpu}
 
 
-async def gated(
+@contextlib.asynccontextmanager
+async def gated_posters(base: str, desks: Desks, s: Sizes) -> AsyncIterator[None]:
+    """`s.concurrency` connections posting contacts, while the block runs, as long as the
+    desks have room: a contact holds a permit until it is completed, so the work in the
+    system never passes the agents' room, and a daemon slower than the posters sees a bounded
+    queue."""
+    permits = asyncio.Semaphore(s.agents * s.slots)
+    desks.on_done = permits.release
+    numbers = itertools.count()
+    url = f"{base}/v1/interactions"
+    prebuilt = load_raw.requests(url)
+    try:
+        async with load_raw.connections(url, s.concurrency) as made:
+            posters = [asyncio.create_task(_gated(c, prebuilt, permits, numbers)) for c in made]
+            try:
+                yield
+            finally:
+                for task in posters:
+                    task.cancel()
+                await asyncio.gather(*posters, return_exceptions=True)
+    finally:
+        desks.on_done = None
+
+
+async def _gated(
     conn: load_raw.Connection,
     prebuilt: list[bytes],
     permits: asyncio.Semaphore,

@@ -58,7 +58,9 @@ class Auth:
 
 
 def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
+    # aiohttp decodes header bytes that are not UTF-8 as surrogates: such a key is unknown,
+    # not an error.
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
 
 
 def load_keys(path: Path) -> dict[str, Principal]:

@@ -16,8 +16,9 @@ _kept = {"debug": False}  # by configure
 
 
 def debug_enabled() -> bool:
-    """Whether debug lines are kept: a hot path asks before it builds one that would be dropped
-    (a dropped `log.debug` still costs its arguments and structlog's proxy, 2% of an ingest)."""
+    """Whether `configure` kept debug lines: a hot path asks before it builds one that would be
+    dropped (a dropped `log.debug` still costs its arguments and structlog's proxy, 2% of an
+    ingest). Before `configure` runs, and if structlog is set up otherwise, it says False."""
     return _kept["debug"]
 
 

@@ -28,14 +28,15 @@ def make_app(ctx: Context) -> web.Application:
 
     It has no middleware: aiohttp wraps every request in two more coroutines for one, 3% of
     an ingest's instructions. Each route answers its own errors (`routes.guarded`), and a
-    last route answers every request that no other takes.
+    last route answers every request that no other takes (all but the odd request target
+    that is not a path, `OPTIONS *`, which aiohttp answers itself).
     """
     app = web.Application(client_max_size=MAX_BODY)
     app[CONTEXT] = ctx
     app[openapi.DOCUMENT] = openapi.document()
     add_routes(app, ctx.auth)
     app.router.add_get("/v1/openapi.json", openapi.serve)
-    app.router.add_route("*", "/{path:.*}", unmatched)
+    app.router.add_route("*", "/{path:.*}", unmatched)  # last: it takes every path
 
     async def close_streams(app: web.Application) -> None:
         await ctx.hub.close_all()

@@ -1,4 +1,5 @@
-"""What every handler reaches through the request: the router, auth, hub and classifier."""
+"""What every handler reaches through the request: the router, auth, hub and classifier (the
+route guard gets the auth when the routes are added)."""
 
 from __future__ import annotations
 

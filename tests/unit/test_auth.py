@@ -38,3 +38,8 @@ def test_a_header_of_another_scheme_is_refused() -> None:
 def test_without_a_key_file_every_caller_is_admin() -> None:
     auth = Auth(None)
     assert (auth.enabled, auth.principal(None, None)) == (False, OPEN)
+
+
+def test_a_key_that_is_not_utf8_is_refused() -> None:
+    with pytest.raises(Unauthorized, match="unknown API key"):
+        Auth(MANY).principal("Bearer agent-key-\udcff", None)  # how aiohttp decodes byte 0xff

@@ -71,7 +71,8 @@ def test_floats_of_every_magnitude_pack_as_hiredis_packs_them(impl: ModuleType, 
     rng = random.Random(seed)
     floats = (
         [_any_float(rng) for _ in range(20_000)]
-        + [rng.uniform(1e-4, 1e16) for _ in range(20_000)]
+        + [rng.choice((1, -1)) * 10 ** rng.uniform(-4, 16) for _ in range(20_000)]
+        + [float(rng.randint(-(10**15), 10**15)) for _ in range(2_000)]
         + BOUNDS
         + [-x for x in BOUNDS]
     )
