@@ -6,13 +6,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from router.api import desk
 from router.api.context import context, principal
 from router.api.hub import Line, with_seq
 from router.commits import offer_payload
 from router.errors import InvalidInput, NotFound
+from router.service import REDIS_DOWN
 
 
 def _since(request: web.Request) -> int | None:
@@ -45,15 +46,13 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
     line = Line(ws, request.transport)
     ctx.hub.join(agent_id, line)
     try:
-        last = since or 0
-        if since is not None:
-            for seq, payload in await router.store.agent_events(agent_id, since):
-                await ws.send_str(with_seq(seq, payload).decode())
-                last = seq
-        else:
-            hello = await _hello(request, agent_id)
-            await ws.send_str(orjson.dumps(hello).decode())
-            last = int(hello["seq"])  # type: ignore[call-overload]
+        try:
+            last = await _greet(request, ws, agent_id, since)
+        except REDIS_DOWN:
+            # The connection is a WebSocket now, past any HTTP answer: the desk is told to come
+            # back later, and asks with ?since for what it missed.
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"redis is unreachable")
+            return ws
         line.start(after=last)
         acts = principal(request).role in ("agent", "admin")  # supervisors only watch
         await _drain(ws, desk.handler(router, agent_id, line) if acts else None)
@@ -62,6 +61,24 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
         line.close()
         _release(request, ws)
     return ws
+
+
+async def _greet(
+    request: web.Request, ws: web.WebSocketResponse, agent_id: str, since: int | None
+) -> int:
+    """Send what a desk gets first (the events after `since`, else the hello); the last seq."""
+    router = context(request).router
+    if since is None:
+        hello = await _hello(request, agent_id)
+        await ws.send_str(orjson.dumps(hello).decode())
+        seq = hello["seq"]
+        assert isinstance(seq, int)
+        return seq
+    last = since
+    for seq, payload in await router.store.agent_events(agent_id, since):
+        await ws.send_str(with_seq(seq, payload).decode())
+        last = seq
+    return last
 
 
 def _release(request: web.Request, ws: web.WebSocketResponse) -> None:

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
+from aiohttp import WSCloseCode
 
 from bench.load_proc import free_port
 from router.keys import Keys
@@ -47,6 +48,7 @@ class Outage:
     torn: Answer | None = None  # in "torn" mode: the contact whose commit was cut in two
     down: list[Answer] = field(default_factory=list)  # contacts posted while Redis was down
     read_down: Answer | None = None  # GET of an interaction while Redis was down
+    stream_down: int | None = None  # close code of an agent stream opened while Redis was down
     health_down: int = 0
     after: Answer | None = None  # the first contact once Redis was back
     acked: dict[str, str] = field(default_factory=dict)  # customer -> id, of 2xx answers
@@ -119,6 +121,9 @@ async def while_down(http: aiohttp.ClientSession, url: str, before: str, outage:
     outage.down.append(await post_contact(http, url, "down-late", outage))
     outage.health_down = health_answer.status
     outage.read_down = await call(http, "GET", f"{url}/v1/interactions/{before}")
+    async with http.ws_connect(f"{url}/v1/agents/{AGENTS[1]}/stream") as ws:
+        await ws.receive(timeout=WAIT)
+        outage.stream_down = ws.close_code
 
 
 async def read_redis(url: str, outage: Outage) -> None:
@@ -236,6 +241,12 @@ def test_healthz_answers_503_while_redis_is_down(outage: Outage) -> None:
 def test_reading_an_interaction_answers_503_while_redis_is_down(outage: Outage) -> None:
     assert outage.read_down is not None
     assert outage.read_down.status == 503 and "Retry-After" in outage.read_down.headers
+
+
+def test_an_agent_stream_opened_while_redis_is_down_is_told_to_try_again_later(
+    outage: Outage,
+) -> None:
+    assert outage.stream_down == WSCloseCode.TRY_AGAIN_LATER
 
 
 def test_only_acknowledged_contacts_exist_after_redis_returns(
