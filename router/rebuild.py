@@ -23,7 +23,7 @@ from router.events import InteractionArrived
 from router.model import Offer, Task, TaskState
 from router.snapshot import Loader
 from router.store import Store, pairs
-from router.tasks import escalate, new_task
+from router.tasks import check_arrival, escalate
 
 CHUNK = 4000
 YIELD_EVERY = 500
@@ -151,11 +151,11 @@ class _Builder:
                                 int(prio) if prio else None,
                                 orjson.loads(skills or b"{}"))  # fmt: skip
         try:
-            t = new_task(self.config, ev, 0.0, 0)
+            q, needs, priority = check_arrival(self.config, ev)
         except InvalidInput:
             found = None
         else:
-            found = (t.priority, t.skills, t.preferred, t.groups, t.queue, t.channel)
+            found = (priority, needs, dict(q.preferred), q.groups, q.name, ev.channel)
         self._templates[queue, channel, prio, skills] = found
         return found
 

@@ -44,7 +44,7 @@ class Stats:
         """Count one committed decision (`queue` is the interaction's, when it has one)."""
         kind = type(dec)
         self.decisions[kind.__name__] += 1
-        if queue is None or kind not in _COUNTED:
+        if queue is None or not isinstance(dec, _COUNTED):
             return
         c = self.queues.get(queue)
         if c is None:
