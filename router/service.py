@@ -25,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from router import decisions as d
 from router import events as e
+from router.alarm import Alarm
 from router.clock import Clock, wall_clock
 from router.commits import Committer
 from router.config.model import RoutingConfig
@@ -70,7 +71,7 @@ class Router:
         self.stats = Stats()
         self.ready = False
         self._jobs: list[Job] = []
-        self._wake = asyncio.Event()
+        self._wake = Alarm()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._diverged = False  # a commit was refused: Redis and the engine disagree
@@ -190,9 +191,7 @@ class Router:
 
     async def _sleep(self) -> None:
         deadline = self.engine.next_deadline()
-        timeout = None if deadline is None else max(0.0, deadline - self.clock())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+        await self._wake.wait(None if deadline is None else deadline - self.clock())
 
     async def _step(self, jobs: list[Job]) -> None:
         """One turn. New contacts' enqueues go out at once, and the turn does not wait for
