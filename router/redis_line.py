@@ -5,6 +5,12 @@ runs one connection's commands in the order they were written, so a turn's trans
 come after the last turn's, as they did when each turn waited for its commit. A connection that
 fails or stays silent for `socket_timeout` fails every batch still owed a reply; the next send
 opens a new one.
+
+redis-py opens the connection (address, TLS, AUTH, SELECT); then the line takes its transport
+over with a protocol of its own, which feeds what arrives to the connection's hiredis reader
+and settles each batch as its last reply comes. Read through redis-py's stream, every arrival
+woke a reader task through a stream, a parser coroutine and a timeout: a tenth of the loop's
+work when turns are small.
 """
 
 from __future__ import annotations
@@ -15,14 +21,43 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from native import pack_commands
-from router.redis_client import replies
 
 Sent = asyncio.Future[list[Any]]
 WRITE_BUFFER = 1 << 20  # bytes written and not yet taken by the socket before a send waits
+
+
+class _Feed(asyncio.Protocol):
+    """The protocol of a taken-over connection: everything goes to its line."""
+
+    def __init__(self, line: CommitLine, conn: Any, stream: asyncio.BaseProtocol) -> None:
+        self.line = line
+        self.conn = conn
+        self.stream = stream  # redis-py's, told of the end so that its close does not wait
+        self.paused: asyncio.Future[None] | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self.line._received(self.conn, data)
+
+    def eof_received(self) -> bool:
+        return False  # the transport closes, and connection_lost tells the line
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.line._lost(self.conn, RedisConnectionError(f"redis closed the connection: {exc}"))
+        self.resume_writing()
+        self.stream.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.paused = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self.paused is not None and not self.paused.done():
+            self.paused.set_result(None)
+        self.paused = None
 
 
 class CommitLine:
@@ -35,101 +70,135 @@ class CommitLine:
         self._client = client
         self._on_connect = on_connect
         self._conn: Any = None
+        self._transport: asyncio.Transport | None = None
+        self._feed: _Feed | None = None
+        self._reader: Any = None  # the connection's hiredis reader
         self._owed: deque[tuple[int, Sent]] = deque()
-        self._reader: asyncio.Task[None] | None = None
+        self._got: list[Any] = []  # replies of the oldest batch owed, so far
+        self._heard = 0.0  # loop time of the last reply, or of a send when nothing was owed
+        self._watch: asyncio.TimerHandle | None = None
+        self._closing: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
 
     async def send(self, commands: Sequence[tuple[Any, ...]]) -> Sent:
         """Write `commands` after every batch sent before; the future gets their replies, an
         error reply in its command's place. Raises at once if Redis cannot be reached."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            transport = await self._connected()
+        if not commands and not self._owed:
+            done: Sent = asyncio.get_running_loop().create_future()
+            done.set_result([])  # nothing to wait for (one sent after others waits for them)
+            return done
         packed = pack_commands(commands)
-        conn = self._conn
-        if conn is not None and _closed(conn):
-            # Closed by Redis or on the way while nothing was owed, so no reader saw it.
-            await self._drop(conn, RedisConnectionError("redis closed the connection"))
-            conn = None
-        if conn is None:
-            conn = await self._connected()
-        writer = conn._writer  # redis-py's stream writer: its send path would yield twice
-        try:
-            # Written now, without yielding to the event loop: the routing loop goes on with
-            # its turn, and the order of the writes is the order of the calls.
-            writer.write(packed)
-        except (ConnectionError, OSError) as err:
-            await self._drop(conn, RedisConnectionError(f"writing to redis: {err}"))
-            raise RedisConnectionError(f"writing to redis: {err}") from err
-        sent: Sent = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if not self._owed:
+            self._heard = loop.time()  # the silence that times out starts now
+        # Written now, without yielding to the event loop: the routing loop goes on with its
+        # turn, and the order of the writes is the order of the calls.
+        transport.write(packed)
+        sent: Sent = loop.create_future()
         self._owed.append((len(commands), sent))
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._read(conn), name="routerd-commit-line")
-        if writer.transport.get_write_buffer_size() > WRITE_BUFFER:
-            await writer.drain()  # Redis reads slower than routerd writes: wait for it
+        if self._watch is None and self._conn.socket_timeout is not None:
+            self._watch = loop.call_later(self._conn.socket_timeout, self._check)
+        feed = self._feed
+        if feed is not None and feed.paused is not None:
+            await feed.paused  # Redis reads slower than routerd writes: wait for it
         return sent
 
     async def close(self) -> None:
         """Fail what is still owed and give the connection back."""
-        if self._reader is not None:
-            self._reader.cancel()
         if self._conn is not None:
-            await self._drop(self._conn, RedisConnectionError("commit line closed"))
+            self._lost(self._conn, RedisConnectionError("commit line closed"))
+        while self._closing:
+            await asyncio.gather(*self._closing)
 
-    async def _connected(self) -> Any:
+    async def _connected(self) -> asyncio.Transport:
         async with self._lock:  # one connection, however many sends wait for it
+            if self._conn is not None and self._transport is not None:
+                if not self._transport.is_closing():
+                    return self._transport
+                self._lost(self._conn, RedisConnectionError("redis closed the connection"))
             return await self._open()
 
-    async def _open(self) -> Any:
-        if self._conn is None:
-            pool: Any = self._client.connection_pool  # its get_connection is untyped
-            conn = await pool.get_connection()
-            try:
-                if not conn.is_connected:
-                    await conn.connect()
-                if self._on_connect is not None:
-                    await self._on_connect()
-            except BaseException:
-                await pool.release(conn)
-                raise
-            self._conn = conn
-        return self._conn
-
-    async def _read(self, conn: Any) -> None:
-        # Ends when nothing is owed, and `send` starts a new reader then: between the check
-        # and the end there is no await, so no batch is queued unseen.
+    async def _open(self) -> asyncio.Transport:
+        pool: Any = self._client.connection_pool  # its get_connection is untyped
+        conn = await pool.get_connection()
         try:
-            while self._owed and self._conn is conn:
-                n, sent = self._owed[0]
-                got = await replies(conn, n)
-                if self._conn is not conn:
-                    return  # dropped meanwhile: what is owed now belongs to a new connection
-                self._owed.popleft()
-                if not sent.done():
-                    sent.set_result(got)
-        except TimeoutError:
-            await self._drop(conn, RedisTimeoutError("timeout waiting for redis"))
-        except (RedisConnectionError, OSError) as err:
-            await self._drop(conn, RedisConnectionError(f"reading from redis: {err}"))
-        except asyncio.CancelledError:
-            await self._drop(conn, RedisConnectionError("commit line closed"))
+            if not conn.is_connected:
+                await conn.connect()
+            if self._on_connect is not None:
+                await self._on_connect()
+            parser = conn._parser
+            if type(parser) is not _AsyncHiredisParser:
+                raise RedisConnectionError("the commit line needs redis-py's hiredis parser")
+            transport: asyncio.Transport = conn._writer.transport
+            if transport.is_closing():
+                raise RedisConnectionError("redis closed the connection")
+        except BaseException:
+            await conn.disconnect(nowait=True)
+            await pool.release(conn)
             raise
-        finally:
-            if self._reader is asyncio.current_task():
-                self._reader = None
+        feed = _Feed(self, conn, transport.get_protocol())
+        transport.set_protocol(feed)
+        transport.set_write_buffer_limits(high=WRITE_BUFFER)
+        self._conn, self._transport, self._feed = conn, transport, feed
+        self._reader = parser._reader
+        self._got = []
+        return transport
 
-    async def _drop(self, conn: Any, err: Exception) -> None:
+    def _received(self, conn: Any, data: bytes) -> None:
+        if conn is not self._conn:
+            return
+        reader, owed, got = self._reader, self._owed, self._got
+        reader.feed(data)
+        self._heard = asyncio.get_running_loop().time()
+        while owed:
+            n, sent = owed[0]
+            while len(got) < n:
+                reply = reader.gets()
+                if reply is NOT_ENOUGH_DATA:
+                    return
+                if isinstance(reply, RedisConnectionError):
+                    # e.g. LOADING: as redis-py's read_response, the connection is not usable
+                    self._lost(conn, reply)
+                    return
+                got.append(reply)
+            owed.popleft()
+            if not sent.done():
+                sent.set_result(got)
+            self._got = got = []
+
+    def _check(self) -> None:
+        """Fail the line if Redis owes replies and said nothing for `socket_timeout`."""
+        self._watch = None
+        conn = self._conn
+        if conn is None or not self._owed:
+            return
+        loop = asyncio.get_running_loop()
+        due = self._heard + conn.socket_timeout
+        if loop.time() >= due:
+            self._lost(conn, RedisTimeoutError("timeout waiting for redis"))
+        else:
+            self._watch = loop.call_at(due, self._check)
+
+    def _lost(self, conn: Any, err: Exception) -> None:
         """Fail every batch owed on `conn` and never use it again."""
         if self._conn is not conn:
             return
-        self._conn = None
-        self._reader = None
+        self._conn = self._transport = self._feed = self._reader = None
+        self._got = []
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         while self._owed:
             _, sent = self._owed.popleft()
             if not sent.done():
                 sent.set_exception(err)
+        closing = asyncio.get_running_loop().create_task(self._give_back(conn))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+
+    async def _give_back(self, conn: Any) -> None:
         await conn.disconnect(nowait=True)
         await self._client.connection_pool.release(conn)
-
-
-def _closed(conn: Any) -> bool:
-    """Whether the other end closed or reset `conn` (redis-py's asyncio streams)."""
-    reader, writer = conn._reader, conn._writer
-    return bool(writer.is_closing() or reader.at_eof() or reader.exception() is not None)

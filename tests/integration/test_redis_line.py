@@ -119,3 +119,23 @@ async def test_a_connection_closed_while_idle_is_replaced_at_the_next_send(
     assert await (await line.send([("PING",)])) == [b"PONG"]
     assert opened.count == 2
     await line.close()
+
+
+async def test_an_empty_batch_is_answered_after_the_batches_before_it(
+    client: aioredis.Redis,
+) -> None:
+    line = CommitLine(client)
+    waiting = await line.send([("BLPOP", "never", 0.2)])
+    empty = await line.send([])
+    await asyncio.sleep(0.05)
+    assert not empty.done()
+    assert await empty == [] and waiting.done()
+    await line.close()
+
+
+async def test_the_client_closes_its_pool_with_the_line_still_connected(redis_url: str) -> None:
+    own = connect(redis_url)
+    line = CommitLine(own)
+    assert await (await line.send([("PING",)])) == [b"PONG"]
+    await own.aclose()  # redis-py waits to hear of the connection's end, else times out
+    await line.close()
