@@ -3,8 +3,10 @@
 The daemon (or, with `--ceiling`, the bare aiohttp server of bench.load) runs under valgrind's
 callgrind with counting off. After a warm-up the count is switched on, contacts are posted over
 64 keep-alive connections, and the count is dumped: its total over the contacts posted. With
-`--lifecycle`, 100 desks accept each offer and complete it at once while 16 posters keep them
-busy, and the count is over the lifecycles completed in 20 seconds. Unlike time, the count
+`--alone`, contacts are posted one at a time to 1,000 desks that hold their offers: each is a
+turn of the routing loop of its own, offered at once. With `--lifecycle`, 100 desks accept
+each offer and complete it at once while 16 posters keep them busy, and the count is over the
+lifecycles completed in 20 seconds. Unlike time, the count
 does not move with the VM's speed (repeat runs agree to 0.1%, for lifecycles to about 1%), so
 it shows a change of 1%; it leaves out the operating system's work, and the instructions are
 not all as dear. Needs valgrind on PATH (not a dependency of routerd).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -27,6 +30,8 @@ from bench.load_proc import Ceiling, Daemon
 
 CONCURRENCY = 64
 WARMUP = 500
+ALONE = load_phases.Sizes(agents=1_000, accept=False)  # desks for --alone, holding offers
+ALONE_CONTACTS = 600  # with the warm-up, fewer than the desks: each is offered at once
 DESKS = load_phases.Sizes(agents=100, concurrency=16, handle=(0.0, 0.0))
 LIFECYCLE_WARMUP = 5.0  # every desk has had work
 LIFECYCLE_SECONDS = 20.0
@@ -51,12 +56,12 @@ def summary(dump: Path) -> int:
     raise ValueError(f"{dump}: no summary line")
 
 
-async def post(url: str, total: int) -> int:
-    """Post `total` contacts over CONCURRENCY connections; how many were answered 2xx."""
+async def post(url: str, total: int, concurrency: int = CONCURRENCY) -> int:
+    """Post `total` contacts over `concurrency` connections; how many were answered 2xx."""
     prebuilt = load_raw.requests(url)
     numbers = iter(range(total))
     ok = 0
-    async with load_raw.connections(url, CONCURRENCY) as made:
+    async with load_raw.connections(url, concurrency) as made:
 
         async def worker(conn: load_raw.Connection) -> None:
             nonlocal ok
@@ -68,7 +73,7 @@ async def post(url: str, total: int) -> int:
     return ok
 
 
-async def count(contacts: int, ceiling: bool, work: Path) -> tuple[int, int]:
+async def count(contacts: int, ceiling: bool, alone: bool, work: Path) -> tuple[int, int]:
     """(instructions counted, contacts answered 2xx) for one server."""
     prefix = callgrind(work / "callgrind.out")
     server: Daemon | Ceiling
@@ -78,11 +83,17 @@ async def count(contacts: int, ceiling: bool, work: Path) -> tuple[int, int]:
         server = Daemon(work / "data", launcher=(*prefix, sys.executable, "-m", "router"))
     await server.start()
     try:
-        url = f"{server.base}/v1/interactions"
-        await post(url, WARMUP)
-        await switch(server, "-i", "on")
-        ok = await post(url, contacts)
-        await switch(server, "-d")
+        async with contextlib.AsyncExitStack() as stack:
+            if alone:
+                assert isinstance(server, Daemon)
+                desks = await load_phases.open_desks(server, ALONE)
+                stack.push_async_callback(desks.close)
+            url = f"{server.base}/v1/interactions"
+            concurrency = 1 if alone else CONCURRENCY
+            await post(url, WARMUP // 2 if alone else WARMUP, concurrency)
+            await switch(server, "-i", "on")
+            ok = await post(url, contacts, concurrency)
+            await switch(server, "-d")
     finally:
         server.stop()
     return summary(work / "callgrind.out.1"), ok
@@ -121,9 +132,10 @@ async def switch(server: Daemon | Ceiling, *args: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """`python -m bench.instructions [--contacts N] [--ceiling | --lifecycle]`."""
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
-    parser.add_argument("--contacts", type=int, default=2000, help="contacts counted")
+    parser.add_argument("--contacts", type=int, help="contacts counted (2,000; 600 alone)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--ceiling", action="store_true", help="the bare aiohttp server")
+    which.add_argument("--alone", action="store_true", help="one at a time, offered at once")
     which.add_argument("--lifecycle", action="store_true", help="whole lifecycles, 100 desks")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
@@ -135,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
             total, n = uvloop.run(count_lifecycles(work))
             what = f"a lifecycle ({n:,} completed)"
         else:
-            total, n = uvloop.run(count(args.contacts, args.ceiling, work))
-            what = f"a contact ({n:,} contacts answered 2xx)"
+            contacts = args.contacts or (ALONE_CONTACTS if args.alone else 2000)
+            total, n = uvloop.run(count(contacts, args.ceiling, args.alone, work))
+            what = f"a contact ({n:,} contacts answered 2xx{', one at a time' * args.alone})"
         if n == 0:
             print("bench.instructions: nothing was done to count", file=sys.stderr)
             return 1
