@@ -130,7 +130,7 @@ async def switch(server: Daemon | Ceiling, *args: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bench.instructions [--contacts N] [--ceiling | --lifecycle]`."""
+    """`python -m bench.instructions [--contacts N] [--ceiling | --alone | --lifecycle]`."""
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
     parser.add_argument("--contacts", type=int, help="contacts counted (2,000; 600 alone)")
     which = parser.add_mutually_exclusive_group()
@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--alone", action="store_true", help="one at a time, offered at once")
     which.add_argument("--lifecycle", action="store_true", help="whole lifecycles, 100 desks")
     args = parser.parse_args(argv)
+    if args.alone and args.contacts and args.contacts + WARMUP // 2 > ALONE.agents:
+        parser.error(f"--alone offers each contact at once: at most {ALONE.agents - WARMUP // 2}")
     if shutil.which("valgrind") is None:
         print("bench.instructions needs valgrind on PATH", file=sys.stderr)
         return 2

@@ -38,8 +38,14 @@ class Alarm:
 
     async def wait(self, timeout: float | None = None) -> None:
         """Return once the flag is set or after `timeout` seconds (never, when None)."""
-        if self._set or (timeout is not None and timeout <= 0):
+        if self._set:
             return
+        if timeout is not None and timeout <= 0:
+            # A deadline already due still lets the loop's other callbacks run: one the
+            # engine keeps reporting due must not starve the requests and Redis's replies.
+            await asyncio.sleep(0)
+            return
+        assert self._waiter is None, "one sleeper at a time"
         loop = asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
         timer = None if timeout is None else loop.call_later(timeout, _ring, waiter)

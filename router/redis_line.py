@@ -23,9 +23,11 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from native import pack_commands
+from router.errors import RouterdError
 
 Sent = asyncio.Future[list[Any]]
 WRITE_BUFFER = 1 << 20  # bytes written and not yet taken by the socket before a send waits
@@ -34,21 +36,20 @@ WRITE_BUFFER = 1 << 20  # bytes written and not yet taken by the socket before a
 class _Feed(asyncio.Protocol):
     """The protocol of a taken-over connection: everything goes to its line."""
 
-    def __init__(self, line: CommitLine, conn: Any, stream: asyncio.BaseProtocol) -> None:
+    def __init__(self, line: CommitLine, stream: asyncio.BaseProtocol) -> None:
         self.line = line
-        self.conn = conn
         self.stream = stream  # redis-py's, told of the end so that its close does not wait
         self.paused: asyncio.Future[None] | None = None
 
     def data_received(self, data: bytes) -> None:
-        self.line._received(self.conn, data)
+        self.line._received(self, data)
 
     def eof_received(self) -> bool:
         return False  # the transport closes, and connection_lost tells the line
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.line._lost(self.conn, RedisConnectionError(f"redis closed the connection: {exc}"))
-        self.resume_writing()
+        why = f": {exc}" if exc is not None else ""
+        self.line._lost(self, RedisConnectionError(f"redis closed the connection{why}"))
         self.stream.connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -58,6 +59,12 @@ class _Feed(asyncio.Protocol):
         if self.paused is not None and not self.paused.done():
             self.paused.set_result(None)
         self.paused = None
+
+    async def drained(self) -> None:
+        """Until the transport takes writes again (at once when it does)."""
+        if self.paused is not None:
+            # Shielded: the future is every sender's, and one sender's cancellation is its own.
+            await asyncio.shield(self.paused)
 
 
 class CommitLine:
@@ -78,6 +85,7 @@ class CommitLine:
         self._heard = 0.0  # loop time of the last reply, or of a send when nothing was owed
         self._watch: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._closed = False
         self._lock = asyncio.Lock()
 
     async def send(self, commands: Sequence[tuple[Any, ...]]) -> Sent:
@@ -101,24 +109,26 @@ class CommitLine:
         self._owed.append((len(commands), sent))
         if self._watch is None and self._conn.socket_timeout is not None:
             self._watch = loop.call_later(self._conn.socket_timeout, self._check)
-        feed = self._feed
-        if feed is not None and feed.paused is not None:
-            await feed.paused  # Redis reads slower than routerd writes: wait for it
+        if self._feed is not None:
+            await self._feed.drained()  # Redis reads slower than routerd writes: wait for it
         return sent
 
     async def close(self) -> None:
-        """Fail what is still owed and give the connection back."""
-        if self._conn is not None:
-            self._lost(self._conn, RedisConnectionError("commit line closed"))
+        """Fail what is still owed and give the connection back; the line opens no other."""
+        self._closed = True
+        if self._feed is not None:
+            self._lost(self._feed, RedisConnectionError("commit line closed"))
         while self._closing:
             await asyncio.gather(*self._closing)
 
     async def _connected(self) -> asyncio.Transport:
         async with self._lock:  # one connection, however many sends wait for it
-            if self._conn is not None and self._transport is not None:
+            if self._closed:
+                raise RedisConnectionError("commit line closed")
+            if self._feed is not None and self._transport is not None:
                 if not self._transport.is_closing():
                     return self._transport
-                self._lost(self._conn, RedisConnectionError("redis closed the connection"))
+                self._lost(self._feed, RedisConnectionError("redis closed the connection"))
             return await self._open()
 
     async def _open(self) -> asyncio.Transport:
@@ -131,15 +141,19 @@ class CommitLine:
                 await self._on_connect()
             parser = conn._parser
             if type(parser) is not _AsyncHiredisParser:
-                raise RedisConnectionError("the commit line needs redis-py's hiredis parser")
+                raise RouterdError("the commit line needs redis-py's hiredis parser")
             transport: asyncio.Transport = conn._writer.transport
-            if transport.is_closing():
+            stream = conn._reader  # what redis-py's protocol heard so far
+            # No await from here to the takeover: an end heard now is the last one heard.
+            if transport.is_closing() or stream.at_eof() or stream.exception() is not None:
                 raise RedisConnectionError("redis closed the connection")
         except BaseException:
-            await conn.disconnect(nowait=True)
-            await pool.release(conn)
+            try:
+                await conn.disconnect(nowait=True)
+            finally:
+                await pool.release(conn)
             raise
-        feed = _Feed(self, conn, transport.get_protocol())
+        feed = _Feed(self, transport.get_protocol())
         transport.set_protocol(feed)
         transport.set_write_buffer_limits(high=WRITE_BUFFER)
         self._conn, self._transport, self._feed = conn, transport, feed
@@ -147,46 +161,55 @@ class CommitLine:
         self._got = []
         return transport
 
-    def _received(self, conn: Any, data: bytes) -> None:
-        if conn is not self._conn:
-            return
+    def _received(self, feed: _Feed, data: bytes) -> None:
+        if feed is not self._feed:
+            return  # a connection this line dropped, late
         reader, owed, got = self._reader, self._owed, self._got
-        reader.feed(data)
         self._heard = asyncio.get_running_loop().time()
-        while owed:
-            n, sent = owed[0]
-            while len(got) < n:
-                reply = reader.gets()
-                if reply is NOT_ENOUGH_DATA:
-                    return
-                if isinstance(reply, RedisConnectionError):
-                    # e.g. LOADING: as redis-py's read_response, the connection is not usable
-                    self._lost(conn, reply)
-                    return
-                got.append(reply)
-            owed.popleft()
-            if not sent.done():
-                sent.set_result(got)
-            self._got = got = []
+        try:
+            reader.feed(data)
+            while owed:
+                n, sent = owed[0]
+                while len(got) < n:
+                    reply = reader.gets()
+                    if reply is NOT_ENOUGH_DATA:
+                        return
+                    if isinstance(reply, RedisConnectionError):
+                        # e.g. LOADING: as redis-py's read_response, the connection is not usable
+                        self._lost(feed, reply)
+                        return
+                    got.append(reply)
+                owed.popleft()
+                if not sent.done():
+                    sent.set_result(got)
+                self._got = got = []
+        except RedisError as err:  # a reply hiredis could not parse
+            self._lost(feed, RedisConnectionError(f"reading from redis: {err}"))
 
     def _check(self) -> None:
         """Fail the line if Redis owes replies and said nothing for `socket_timeout`."""
         self._watch = None
-        conn = self._conn
-        if conn is None or not self._owed:
+        conn, feed = self._conn, self._feed
+        if conn is None or feed is None or not self._owed:
             return
         loop = asyncio.get_running_loop()
         due = self._heard + conn.socket_timeout
         if loop.time() >= due:
-            self._lost(conn, RedisTimeoutError("timeout waiting for redis"))
+            self._lost(feed, RedisTimeoutError("timeout waiting for redis"))
         else:
             self._watch = loop.call_at(due, self._check)
 
-    def _lost(self, conn: Any, err: Exception) -> None:
-        """Fail every batch owed on `conn` and never use it again."""
-        if self._conn is not conn:
+    def _lost(self, feed: _Feed, err: Exception) -> None:
+        """Fail every batch owed on `feed`'s connection and never use it again."""
+        if self._feed is not feed:
             return
+        conn, transport = self._conn, self._transport
         self._conn = self._transport = self._feed = self._reader = None
+        if transport is not None:
+            # Unsent bytes are dropped with it: a close would wait for a silent Redis to read
+            # them before the end is reported.
+            transport.abort()
+        feed.resume_writing()  # senders waiting for room get their failed batches
         self._got = []
         if self._watch is not None:
             self._watch.cancel()
@@ -200,5 +223,7 @@ class CommitLine:
         closing.add_done_callback(self._closing.discard)
 
     async def _give_back(self, conn: Any) -> None:
-        await conn.disconnect(nowait=True)
-        await self._client.connection_pool.release(conn)
+        try:
+            await conn.disconnect(nowait=True)
+        finally:
+            await self._client.connection_pool.release(conn)

@@ -125,10 +125,11 @@ async def test_an_empty_batch_is_answered_after_the_batches_before_it(
     client: aioredis.Redis,
 ) -> None:
     line = CommitLine(client)
-    waiting = await line.send([("BLPOP", "never", 0.2)])
+    waiting = await line.send([("BLPOP", "released", 0)])
     empty = await line.send([])
     await asyncio.sleep(0.05)
     assert not empty.done()
+    await client.rpush("released", "x")
     assert await empty == [] and waiting.done()
     await line.close()
 

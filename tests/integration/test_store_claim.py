@@ -77,6 +77,12 @@ async def test_a_claim_adds_to_the_agents_channel_count_and_holds_its_offer(stor
 
 
 async def test_each_channels_load_counts_at_its_own_cost(store: Store) -> None:
-    await agent(store, 100, chat=2, email=1)  # 2 x 25 + 20 = 70 used: a chat's 25 fits
+    await agent(store, 95, chat=2, email=1)  # 2 x 25 + 20 = 70 used: a chat's 25 just fits
     await claim(store, "chat")
     assert (await store.interaction("i1"))["state"] == "offered"
+
+
+async def test_a_chat_one_unit_past_the_capacity_is_refused(store: Store) -> None:
+    await agent(store, 94, chat=2, email=1)  # 70 used: 70 + 25 > 94
+    with pytest.raises(Conflict, match="capacity"):
+        await claim(store, "chat")

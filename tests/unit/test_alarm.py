@@ -46,8 +46,16 @@ async def test_the_timeout_wakes_an_unset_alarm() -> None:
 
 async def test_a_past_deadline_does_not_sleep() -> None:
     sleeper = asyncio.ensure_future(Alarm().wait(-1.0))
-    await asyncio.sleep(0)
+    for _ in range(3):
+        await asyncio.sleep(0)
     assert sleeper.done()
+
+
+async def test_a_past_deadline_lets_the_loops_other_callbacks_run_first() -> None:
+    ran: list[bool] = []
+    asyncio.get_running_loop().call_soon(ran.append, True)
+    await Alarm().wait(0.0)
+    assert ran == [True]
 
 
 async def test_a_cancelled_sleep_leaves_the_alarm_usable() -> None:
@@ -57,5 +65,7 @@ async def test_a_cancelled_sleep_leaves_the_alarm_usable() -> None:
     sleeper.cancel()
     with pytest.raises(asyncio.CancelledError):
         await sleeper
-    alarm.set()  # no sleeper left to wake: must not fail
-    await asyncio.wait_for(alarm.wait(), 5)
+    again = asyncio.create_task(alarm.wait())
+    await asyncio.sleep(0)
+    alarm.set()
+    await asyncio.wait_for(again, 5)
