@@ -140,3 +140,23 @@ async def test_the_client_closes_its_pool_with_the_line_still_connected(redis_ur
     assert await (await line.send([("PING",)])) == [b"PONG"]
     await own.aclose()  # redis-py waits to hear of the connection's end, else times out
     await line.close()
+
+
+async def test_a_send_waiting_for_room_is_freed_when_the_line_times_out(
+    slow: aioredis.Redis,
+) -> None:
+    line = CommitLine(slow)
+    try:
+        await (await line.send([("DEBUG", "SLEEP", 0)]))
+    except ResponseError:
+        pytest.skip("DEBUG is disabled on this Redis")
+    owed = [await line.send([("DEBUG", "SLEEP", 1.5)])]  # Redis reads nothing meanwhile
+    big = ("SET", "big", b"x" * 100_000)
+    async with asyncio.timeout(1.2):  # the line times out 0.3 s after Redis went silent
+        while not owed[-1].done():  # written: the writes pile up until a send waits for room
+            owed.append(await line.send([big]))
+    with pytest.raises(RedisTimeoutError):
+        await owed[-1]
+    await asyncio.gather(*owed, return_exceptions=True)
+    await asyncio.sleep(1.5)  # Redis awake again before the next test
+    await line.close()
