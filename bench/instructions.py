@@ -31,6 +31,7 @@ from bench.load_proc import Ceiling, Daemon
 CONCURRENCY = 64
 WARMUP = 500
 ALONE = load_phases.Sizes(agents=1_000, accept=False)  # desks for --alone, holding offers
+ALONE_WARMUP = 250
 ALONE_CONTACTS = 600  # with the warm-up, fewer than the desks: each is offered at once
 DESKS = load_phases.Sizes(agents=100, concurrency=16, handle=(0.0, 0.0))
 LIFECYCLE_WARMUP = 5.0  # every desk has had work
@@ -46,6 +47,16 @@ def callgrind(out: Path) -> tuple[str, ...]:
         f"--callgrind-out-file={out}",
         f"--log-file={out}.log",  # valgrind's own lines, kept off the terminal
     )
+
+
+def _launcher(work: Path, module: str) -> tuple[str, ...]:
+    """`python -m module` under callgrind, its dump in `work`."""
+    return (*callgrind(work / "callgrind.out"), sys.executable, "-m", module)
+
+
+def _counted(work: Path) -> int:
+    """The instructions of the one dump taken in `work`."""
+    return summary(work / "callgrind.out.1")
 
 
 def summary(dump: Path) -> int:
@@ -75,12 +86,11 @@ async def post(url: str, total: int, concurrency: int = CONCURRENCY) -> int:
 
 async def count(contacts: int, ceiling: bool, alone: bool, work: Path) -> tuple[int, int]:
     """(instructions counted, contacts answered 2xx) for one server."""
-    prefix = callgrind(work / "callgrind.out")
     server: Daemon | Ceiling
     if ceiling:
-        server = Ceiling(launcher=(*prefix, sys.executable, "-m", "bench.load_ceiling"))
+        server = Ceiling(launcher=_launcher(work, "bench.load_ceiling"))
     else:
-        server = Daemon(work / "data", launcher=(*prefix, sys.executable, "-m", "router"))
+        server = Daemon(work / "data", launcher=_launcher(work, "router"))
     await server.start()
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -90,19 +100,18 @@ async def count(contacts: int, ceiling: bool, alone: bool, work: Path) -> tuple[
                 stack.push_async_callback(desks.close)
             url = f"{server.base}/v1/interactions"
             concurrency = 1 if alone else CONCURRENCY
-            await post(url, WARMUP // 2 if alone else WARMUP, concurrency)
+            await post(url, ALONE_WARMUP if alone else WARMUP, concurrency)
             await switch(server, "-i", "on")
             ok = await post(url, contacts, concurrency)
             await switch(server, "-d")
     finally:
         server.stop()
-    return summary(work / "callgrind.out.1"), ok
+    return _counted(work), ok
 
 
 async def count_lifecycles(work: Path) -> tuple[int, int]:
     """(instructions counted, lifecycles completed) for the daemon."""
-    prefix = callgrind(work / "callgrind.out")
-    daemon = Daemon(work / "data", launcher=(*prefix, sys.executable, "-m", "router"))
+    daemon = Daemon(work / "data", launcher=_launcher(work, "router"))
     await daemon.start()
     try:
         desks = await load_phases.open_desks(daemon, DESKS)
@@ -118,7 +127,7 @@ async def count_lifecycles(work: Path) -> tuple[int, int]:
             await desks.close()
     finally:
         daemon.stop()
-    return summary(work / "callgrind.out.1"), done
+    return _counted(work), done
 
 
 async def switch(server: Daemon | Ceiling, *args: str) -> None:
@@ -138,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--alone", action="store_true", help="one at a time, offered at once")
     which.add_argument("--lifecycle", action="store_true", help="whole lifecycles, 100 desks")
     args = parser.parse_args(argv)
-    if args.alone and args.contacts and args.contacts + WARMUP // 2 > ALONE.agents:
-        parser.error(f"--alone offers each contact at once: at most {ALONE.agents - WARMUP // 2}")
+    if args.alone and args.contacts and args.contacts + ALONE_WARMUP > ALONE.agents:
+        parser.error(f"--alone offers each contact at once: at most {ALONE.agents - ALONE_WARMUP}")
     if shutil.which("valgrind") is None:
         print("bench.instructions needs valgrind on PATH", file=sys.stderr)
         return 2

@@ -127,23 +127,30 @@ async def _take(conn: Any, parser: Any, got: list[Any], n: int) -> None:
     redis-py's `read_response` costs about 1.5 us a reply in timeouts and checks that a
     batch with one deadline does not need; this reads the same hiredis reader it would.
     """
-    reader = parser._reader
     try:
         if not parser._connected:
             raise RedisConnectionError("connection closed")
-        while len(got) < n:
-            reply = reader.gets()
-            if reply is NOT_ENOUGH_DATA:
-                await parser.read_from_socket()
-                return
-            if isinstance(reply, RedisConnectionError):
-                raise reply  # e.g. LOADING: as read_response, the connection is not usable
-            got.append(reply)
+        if not take_parsed(parser._reader, got, n):
+            await parser.read_from_socket()
     except (OSError, RedisError) as err:
         await conn.disconnect(nowait=True)
         if isinstance(err, RedisConnectionError):
             raise
         raise RedisConnectionError(f"reading from redis: {err}") from err
+
+
+def take_parsed(reader: Any, got: list[Any], n: int) -> bool:
+    """Move the replies hiredis's `reader` has parsed into `got`, up to `n`; whether `got` has
+    them all. A reply that is a connection error (e.g. LOADING) is raised: as with redis-py's
+    read_response, the connection is not usable."""
+    while len(got) < n:
+        reply = reader.gets()
+        if reply is NOT_ENOUGH_DATA:
+            return False
+        if isinstance(reply, RedisConnectionError):
+            raise reply
+        got.append(reply)
+    return True
 
 
 async def streamed(

@@ -21,24 +21,30 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
+from redis._parsers.hiredis import _AsyncHiredisParser
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from native import pack_commands
 from router.errors import RouterdError
+from router.redis_client import take_parsed
 
 Sent = asyncio.Future[list[Any]]
 WRITE_BUFFER = 1 << 20  # bytes written and not yet taken by the socket before a send waits
 
 
 class _Feed(asyncio.Protocol):
-    """The protocol of a taken-over connection: everything goes to its line."""
+    """A taken-over connection: its transport, its hiredis reader, and the protocol that tells
+    its line what arrives."""
 
-    def __init__(self, line: CommitLine, stream: asyncio.BaseProtocol) -> None:
+    def __init__(self, line: CommitLine, conn: Any, transport: asyncio.Transport) -> None:
         self.line = line
-        self.stream = stream  # redis-py's, told of the end so that its close does not wait
+        self.conn = conn  # redis-py's connection, given back to its pool when dropped
+        self.transport = transport
+        self.reader = conn._parser._reader
+        # redis-py's own protocol, told of the end so that its close does not wait for it.
+        self.stream: asyncio.BaseProtocol = transport.get_protocol()
         self.paused: asyncio.Future[None] | None = None
 
     def data_received(self, data: bytes) -> None:
@@ -76,10 +82,7 @@ class CommitLine:
     ) -> None:
         self._client = client
         self._on_connect = on_connect
-        self._conn: Any = None
-        self._transport: asyncio.Transport | None = None
-        self._feed: _Feed | None = None
-        self._reader: Any = None  # the connection's hiredis reader
+        self._feed: _Feed | None = None  # the connection in use
         self._owed: deque[tuple[int, Sent]] = deque()
         self._got: list[Any] = []  # replies of the oldest batch owed, so far
         self._heard = 0.0  # loop time of the last reply, or of a send when nothing was owed
@@ -91,26 +94,25 @@ class CommitLine:
     async def send(self, commands: Sequence[tuple[Any, ...]]) -> Sent:
         """Write `commands` after every batch sent before; the future gets their replies, an
         error reply in its command's place. Raises at once if Redis cannot be reached."""
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            transport = await self._connected()
+        feed = self._feed
+        if feed is None or feed.transport.is_closing():
+            feed = await self._connected()
+        loop = asyncio.get_running_loop()
         if not commands and not self._owed:
-            done: Sent = asyncio.get_running_loop().create_future()
+            done: Sent = loop.create_future()
             done.set_result([])  # nothing to wait for (one sent after others waits for them)
             return done
         packed = pack_commands(commands)
-        loop = asyncio.get_running_loop()
         if not self._owed:
             self._heard = loop.time()  # the silence that times out starts now
         # Written now, without yielding to the event loop: the routing loop goes on with its
         # turn, and the order of the writes is the order of the calls.
-        transport.write(packed)
+        feed.transport.write(packed)
         sent: Sent = loop.create_future()
         self._owed.append((len(commands), sent))
-        if self._watch is None and self._conn.socket_timeout is not None:
-            self._watch = loop.call_later(self._conn.socket_timeout, self._check)
-        if self._feed is not None:
-            await self._feed.drained()  # Redis reads slower than routerd writes: wait for it
+        if self._watch is None and feed.conn.socket_timeout is not None:
+            self._watch = loop.call_later(feed.conn.socket_timeout, self._check)
+        await feed.drained()  # Redis reads slower than routerd writes: wait for it
         return sent
 
     async def close(self) -> None:
@@ -121,17 +123,17 @@ class CommitLine:
         while self._closing:
             await asyncio.gather(*self._closing)
 
-    async def _connected(self) -> asyncio.Transport:
+    async def _connected(self) -> _Feed:
         async with self._lock:  # one connection, however many sends wait for it
             if self._closed:
                 raise RedisConnectionError("commit line closed")
-            if self._feed is not None and self._transport is not None:
-                if not self._transport.is_closing():
-                    return self._transport
+            if self._feed is not None:
+                if not self._feed.transport.is_closing():
+                    return self._feed
                 self._lost(self._feed, RedisConnectionError("redis closed the connection"))
             return await self._open()
 
-    async def _open(self) -> asyncio.Transport:
+    async def _open(self) -> _Feed:
         pool: Any = self._client.connection_pool  # its get_connection is untyped
         conn = await pool.get_connection()
         try:
@@ -139,8 +141,7 @@ class CommitLine:
                 await conn.connect()
             if self._on_connect is not None:
                 await self._on_connect()
-            parser = conn._parser
-            if type(parser) is not _AsyncHiredisParser:
+            if type(conn._parser) is not _AsyncHiredisParser:
                 raise RouterdError("the commit line needs redis-py's hiredis parser")
             transport: asyncio.Transport = conn._writer.transport
             stream = conn._reader  # what redis-py's protocol heard so far
@@ -153,47 +154,40 @@ class CommitLine:
             finally:
                 await pool.release(conn)
             raise
-        feed = _Feed(self, transport.get_protocol())
+        feed = self._feed = _Feed(self, conn, transport)
         transport.set_protocol(feed)
         transport.set_write_buffer_limits(high=WRITE_BUFFER)
-        self._conn, self._transport, self._feed = conn, transport, feed
-        self._reader = parser._reader
         self._got = []
-        return transport
+        return feed
 
     def _received(self, feed: _Feed, data: bytes) -> None:
         if feed is not self._feed:
             return  # a connection this line dropped, late
-        reader, owed, got = self._reader, self._owed, self._got
+        owed, got = self._owed, self._got
         self._heard = asyncio.get_running_loop().time()
         try:
-            reader.feed(data)
+            feed.reader.feed(data)
             while owed:
                 n, sent = owed[0]
-                while len(got) < n:
-                    reply = reader.gets()
-                    if reply is NOT_ENOUGH_DATA:
-                        return
-                    if isinstance(reply, RedisConnectionError):
-                        # e.g. LOADING: as redis-py's read_response, the connection is not usable
-                        self._lost(feed, reply)
-                        return
-                    got.append(reply)
+                if not take_parsed(feed.reader, got, n):
+                    return
                 owed.popleft()
                 if not sent.done():
                     sent.set_result(got)
                 self._got = got = []
+        except RedisConnectionError as err:  # e.g. LOADING
+            self._lost(feed, err)
         except RedisError as err:  # a reply hiredis could not parse
             self._lost(feed, RedisConnectionError(f"reading from redis: {err}"))
 
     def _check(self) -> None:
         """Fail the line if Redis owes replies and said nothing for `socket_timeout`."""
         self._watch = None
-        conn, feed = self._conn, self._feed
-        if conn is None or feed is None or not self._owed:
+        feed = self._feed
+        if feed is None or not self._owed:
             return
         loop = asyncio.get_running_loop()
-        due = self._heard + conn.socket_timeout
+        due = self._heard + feed.conn.socket_timeout
         if loop.time() >= due:
             self._lost(feed, RedisTimeoutError("timeout waiting for redis"))
         else:
@@ -203,12 +197,10 @@ class CommitLine:
         """Fail every batch owed on `feed`'s connection and never use it again."""
         if self._feed is not feed:
             return
-        conn, transport = self._conn, self._transport
-        self._conn = self._transport = self._feed = self._reader = None
-        if transport is not None:
-            # Unsent bytes are dropped with it: a close would wait for a silent Redis to read
-            # them before the end is reported.
-            transport.abort()
+        self._feed = None
+        # Unsent bytes are dropped with it: a close would wait for a silent Redis to read them
+        # before the end is reported.
+        feed.transport.abort()
         feed.resume_writing()  # senders waiting for room get their failed batches
         self._got = []
         if self._watch is not None:
@@ -218,7 +210,7 @@ class CommitLine:
             _, sent = self._owed.popleft()
             if not sent.done():
                 sent.set_exception(err)
-        closing = asyncio.get_running_loop().create_task(self._give_back(conn))
+        closing = asyncio.get_running_loop().create_task(self._give_back(feed.conn))
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
 

@@ -42,8 +42,7 @@ class Stats:
 
     def observe(self, engine: Engine, dec: d.Decision, queue: str | None) -> None:
         """Count one committed decision (`queue` is the interaction's, when it has one)."""
-        kind = type(dec)
-        self.decisions[kind.__name__] += 1
+        self.decisions[type(dec).__name__] += 1
         if queue is None or not isinstance(dec, _COUNTED):
             return
         c = self.queues.get(queue)
