@@ -3,6 +3,7 @@ tools."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from pathlib import Path
@@ -68,3 +69,23 @@ def test_instructions_counts_whole_lifecycles(
         capsys.readouterr().out.strip(),
     )
     assert found is not None and int(found[2].replace(",", "")) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+def test_instructions_counts_contacts_posted_alone(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(instructions, "ALONE", dataclasses.replace(instructions.ALONE, agents=150))
+    monkeypatch.setattr(instructions, "ALONE_WARMUP", 20)
+    assert instructions.main(["--alone", "--contacts", "100"]) == 0
+    found = re.fullmatch(
+        r"routerd: ([\d,]+) instructions a contact \(100 contacts answered 2xx, one at a time\)",
+        capsys.readouterr().out.strip(),
+    )
+    assert found is not None and int(found[1].replace(",", "")) > 10_000
+
+
+def test_instructions_alone_refuses_more_contacts_than_desks_left_free() -> None:
+    with pytest.raises(SystemExit):
+        instructions.main(["--alone", "--contacts", str(instructions.ALONE.agents)])
