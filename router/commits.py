@@ -14,7 +14,8 @@ import orjson
 
 from router import decisions as d
 from router import events as e
-from router.store import OfferRef, Op, Store
+from router.store import Store
+from router.transitions import OfferRef, Op
 
 _ANY_OPEN = ("queued", "offered", "assigned", "wrap_up")
 
@@ -87,7 +88,7 @@ class Committer:
         """What an event writes itself, before the decisions it caused."""
         if isinstance(event, e.AgentStatusChanged):
             payload = orjson.dumps({"type": "status", "status": event.status, "reason": "agent"})
-            return [self.store.status_op(event.agent_id, event.status, "agent", payload)]
+            return [self.store.ops.status(event.agent_id, event.status, "agent", payload)]
         return []
 
     def for_decisions(self, decisions: list[d.Decision]) -> list[Op]:
@@ -108,7 +109,7 @@ class Committer:
         _, ref = self._ref(dec.interaction_id)
         explain = orjson.dumps(explain_data(dec.explanation))
         payload = offer_payload(dec.offer_id, dec.interaction_id, dec.deadline, h)
-        return [self.store.claim_op(ref, dec.deadline, explain, payload)]
+        return [self.store.ops.claim(ref, dec.deadline, explain, payload)]
 
     def _assigned(self, dec: d.Assigned, now: float) -> list[Op]:
         h, ref = self._ref(dec.interaction_id)
@@ -116,7 +117,7 @@ class Committer:
         payload = orjson.dumps(
             {"type": "assigned", "offer_id": dec.offer_id, "interaction_id": dec.interaction_id}
         )
-        return [self.store.accept_op(ref, now, payload), *self._touch(h, now)]
+        return [self.store.ops.accept(ref, now, payload), *self._touch(h, now)]
 
     def _requeued(self, dec: d.Requeued, now: float) -> list[Op]:
         h, ref = self._ref(dec.interaction_id)
@@ -129,21 +130,21 @@ class Committer:
                 "reason": dec.reason,
             }
         )
-        return [self.store.release_op(ref, dec.reason, payload, fresh=dec.fresh)]
+        return [self.store.ops.release(ref, dec.reason, payload, fresh=dec.fresh)]
 
     def _touch(self, h: Held, now: float) -> list[Op]:
         """The session stays with the agent that just worked on it, as the engine keeps it."""
         if not h.session:
             return []
         until = now + self.store.config.sticky_ttl
-        return [self.store.session_op(h.session, h.agent, until, now)]
+        return [self.store.ops.session(h.session, h.agent, until, now)]
 
     def _wrap_up(self, dec: d.WrapUpStarted, now: float) -> list[Op]:
         h, ref = self._ref(dec.interaction_id)
         payload = orjson.dumps(
             {"type": "wrap_up", "interaction_id": dec.interaction_id, "until": dec.until}
         )
-        return [self.store.complete_op(ref, dec.until, now, payload), *self._touch(h, now)]
+        return [self.store.ops.complete(ref, dec.until, now, payload), *self._touch(h, now)]
 
     def _finished(self, dec: d.Finished, now: float) -> list[Op]:
         h, ref = self._ref(dec.interaction_id)
@@ -157,9 +158,9 @@ class Committer:
             }
         )
         if dec.state == "done" and dec.reason == "completed":
-            return [self.store.complete_op(ref, 0, now, payload), *self._touch(h, now)]
+            return [self.store.ops.complete(ref, 0, now, payload), *self._touch(h, now)]
         expected = ("wrap_up",) if dec.state == "done" else _ANY_OPEN
-        op = self.store.finish_op(ref, dec.state, dec.reason, expected, now=now, payload=payload)
+        op = self.store.ops.finish(ref, dec.state, dec.reason, expected, now=now, payload=payload)
         return [op]
 
     def _transferred(self, dec: d.Transferred, now: float) -> list[Op]:
@@ -168,11 +169,11 @@ class Committer:
         payload = orjson.dumps(
             {"type": "transferred", "interaction_id": dec.interaction_id, "queue": dec.queue}
         )
-        return [self.store.transfer_op(ref, dec.queue, now, payload)]
+        return [self.store.ops.transfer(ref, dec.queue, now, payload)]
 
     def _escalated(self, dec: d.Escalated, now: float) -> list[Op]:
-        return [self.store.update_op(dec.interaction_id, {"step": dec.step})]
+        return [self.store.ops.update(dec.interaction_id, {"step": dec.step})]
 
     def _status_set(self, dec: d.AgentStatusSet, now: float) -> list[Op]:
         payload = orjson.dumps({"type": "status", "status": dec.status, "reason": dec.reason})
-        return [self.store.status_op(dec.agent_id, dec.status, dec.reason, payload)]
+        return [self.store.ops.status(dec.agent_id, dec.status, dec.reason, payload)]

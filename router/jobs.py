@@ -10,7 +10,7 @@ from typing import Any
 from router import decisions as d
 from router import events as e
 from router.redis_line import Sent
-from router.store import Op
+from router.transitions import Op
 
 
 class Publisher:

@@ -35,7 +35,8 @@ from router.jobs import Intake, Job, Publisher
 from router.rebuild import rebuild
 from router.redis_line import Sent
 from router.stats import Stats
-from router.store import Arg, Ingested, Op, Outcome, Store, ingested
+from router.store import Ingested, Outcome, Store, ingested
+from router.transitions import Arg, Op
 
 log = structlog.get_logger("routerd.service")
 
@@ -137,7 +138,7 @@ class Router:
         idempotency_key: str | None,
     ) -> Ingested:
         """Make a contact durable (once per key), then route it; answers once it is in Redis."""
-        op = self.store.enqueue_op(arrival.interaction_id, arrival.queue, fields, idempotency_key)
+        op = self.store.ops.enqueue(arrival.interaction_id, arrival.queue, fields, idempotency_key)
         job = self._job(arrival, enqueue=op, ingest=True)
         result: Ingested = await job.future
         return result
@@ -369,7 +370,7 @@ class Router:
         """Keep the 503s true: undo the enqueues Redis ran after routerd gave up on them."""
         if self._doubtful:
             outcomes = await self.store.run_all(
-                [self.store.withdraw_op(op) for op in self._doubtful]
+                [self.store.ops.withdraw(op) for op in self._doubtful]
             )
             gone = sum(o.detail == "withdrawn" for o in outcomes)
             log.info("unanswered_contacts_withdrawn", withdrawn=gone, doubtful=len(outcomes))

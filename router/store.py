@@ -1,7 +1,7 @@
 """Redis as the source of truth: each transition is one Lua script, committed before its effect.
 
-Every transition is built as an `Op` first, so that the daemon can commit the decisions of many
-events in one pipeline (one round trip) and the tests can run them one at a time.
+The transitions are built as `Op`s (router.transitions); the store runs them, one at a time or
+many in one pipeline, and reads the state back.
 """
 
 from __future__ import annotations
@@ -9,37 +9,16 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from importlib import resources
-from itertools import chain
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, ResponseError
 
 from router.config.model import RoutingConfig
 from router.errors import Conflict
-from router.keys import Keys
 from router.redis_client import pipelined, streamed
 from router.redis_line import CommitLine, Sent
-
-IDEMPOTENCY_TTL = 24 * 3600
-Arg = str | int | float | bytes
-
-
-def _lua(name: str) -> str:
-    return resources.files("router").joinpath("lua", f"{name}.lua").read_text()
-
-
-@dataclass(slots=True)
-class OfferRef:
-    """Everything a transition of one offer touches."""
-
-    interaction_id: str
-    queue: str
-    channel: str
-    agent_id: str
-    offer_id: str
+from router.transitions import Arg, OfferRef, Op, Transitions
 
 
 @dataclass(slots=True)
@@ -48,17 +27,6 @@ class Ingested:
 
     id: str
     created: bool
-
-
-@dataclass(slots=True)
-class Op:
-    """One script call, not yet run; `agent` names whose stream it may append to."""
-
-    script: AsyncScript
-    keys: list[str]
-    args: list[Arg]
-    agent: str | None = None
-    payload: bytes = b""
 
 
 @dataclass(slots=True)
@@ -76,168 +44,11 @@ class Store:
     def __init__(self, client: aioredis.Redis, config: RoutingConfig) -> None:
         self.client = client
         self.config = config
-        self.keys = Keys(config.tenant)
-        prelude = _lua("prelude")
-        names = (
-            "enqueue", "claim", "accept", "release", "complete", "finish", "status", "agent",
-            "transfer", "withdraw",
-        )  # fmt: skip
-        self._scripts = {n: client.register_script(prelude + _lua(n)) for n in names}
-        for name in ("update", "session"):
-            self._scripts[name] = client.register_script(_lua(name))
-        self._rules = {name: _capacity_rules(config, name) for name in config.channels}
+        self.ops = Transitions(client, config)
+        self.keys = self.ops.keys
         # The routing loop's two lines: new contacts' enqueues, and every other transition.
         self.intake = CommitLine(client, self.load_scripts)
         self.line = CommitLine(client, self.load_scripts)
-
-    # -- building transitions --------------------------------------------------------------
-
-    def enqueue_op(
-        self,
-        interaction_id: str,
-        queue: str,
-        fields: Mapping[str, Arg],
-        idempotency_key: str | None,
-    ) -> Op:
-        """Create the interaction queued, once per idempotency key (when one is given)."""
-        k = self.keys
-        flat = chain.from_iterable(fields.items())
-        keyed = idempotency_key is not None
-        idem = k.idempotency(idempotency_key or "")
-        keys = [idem, k.interaction(interaction_id), k.queue(queue), k.live, k.events, k.positions]
-        return Op(
-            self._scripts["enqueue"],
-            keys,
-            [interaction_id, IDEMPOTENCY_TTL, "1" if keyed else "0", "queue", queue, *flat],
-        )
-
-    def withdraw_op(self, enqueue: Op) -> Op:
-        """Undo `enqueue` if it ran and nothing has touched the contact since."""
-        idem, ix, queue, live, events, _ = enqueue.keys
-        args: list[Arg] = [enqueue.args[0]]
-        return Op(self._scripts["withdraw"], [idem, ix, queue, live, events], args)
-
-    def agent_op(
-        self,
-        agent_id: str,
-        *,
-        name: str,
-        skills: bytes,
-        groups: bytes,
-        capacity: int,
-        caps: Mapping[str, int],
-    ) -> Op:
-        """Create or change an agent's profile (skills and groups as JSON); status is kept."""
-        caps_text = ",".join(f"{ch}={n}" for ch, n in caps.items())
-        keys = [self.keys.agent(agent_id), self.keys.agents]
-        args: list[Arg] = [agent_id, name, skills, groups, capacity, caps_text]
-        return Op(self._scripts["agent"], keys, args)
-
-    def status_op(self, agent_id: str, status: str, reason: str, payload: bytes = b"") -> Op:
-        """Set an agent's status, telling its stream when `payload` is given."""
-        keys = [self.keys.agent(agent_id), self.keys.events, self.keys.agent_events(agent_id)]
-        args: list[Arg] = [agent_id, status, reason, payload]
-        return Op(self._scripts["status"], keys, args, agent_id, payload)
-
-    def session_op(self, session: str, agent_id: str, until: float, now: float) -> Op:
-        """The session stays with the agent until `until` (sticky routing)."""
-        keys = [self.keys.sessions, self.keys.session_owners]
-        return Op(self._scripts["session"], keys, [session, agent_id, until, now])
-
-    async def session_owners(self, now: float) -> dict[str, tuple[str, float]]:
-        """Each customer session whose stickiness has not ended: its agent and until when."""
-        keys = self.keys
-        found = cast(
-            list[tuple[bytes, float]],
-            await self.client.zrangebyscore(keys.sessions, now, "+inf", withscores=True),
-        )
-        if not found:
-            return {}
-        agents = await self.client.hmget(keys.session_owners, [s for s, _ in found])
-        return {
-            text(s): (text(a), until)
-            for (s, until), a in zip(found, agents, strict=True)
-            if a is not None
-        }
-
-    def claim_op(self, ref: OfferRef, deadline: float, explain: bytes, payload: bytes) -> Op:
-        """Reserve a queued interaction for an agent with room."""
-        ch = self.config.channels[ref.channel]
-        counted, blocking = self._rules[ch.name]
-        args: list[Arg] = [deadline, ref.channel, ch.cost, ch.max_per_agent, counted, blocking]
-        return self._offer_op("claim", ref, [*args, explain], queue=True, payload=payload)
-
-    def accept_op(self, ref: OfferRef, now: float, payload: bytes) -> Op:
-        """Turn the open offer into an assignment."""
-        return self._offer_op("accept", ref, [now], queue=False, payload=payload)
-
-    def release_op(self, ref: OfferRef, reason: str, payload: bytes, *, fresh: bool = False) -> Op:
-        """Requeue at the original position after a reject, expiry or departure; `fresh`
-        starts a new round (counted), in which only this agent is excluded."""
-        args: list[Arg] = [ref.channel, reason, "1" if fresh else "0"]
-        return self._offer_op("release", ref, args, queue=True, payload=payload)
-
-    def complete_op(self, ref: OfferRef, wrap_until: float, now: float, payload: bytes) -> Op:
-        """The agent finished: `wrap_up` until `wrap_until`, or `done` when that is 0."""
-        k = self.keys
-        keys = [k.interaction(ref.interaction_id), k.agent(ref.agent_id), k.live, k.events,
-                k.agent_events(ref.agent_id)]  # fmt: skip
-        args: list[Arg] = [ref.interaction_id, ref.agent_id, ref.channel, wrap_until, now, payload]
-        return Op(self._scripts["complete"], keys, args, ref.agent_id, payload)
-
-    def finish_op(
-        self,
-        ref: OfferRef,
-        state: str,
-        reason: str,
-        expected: Iterable[str],
-        *,
-        now: float,
-        payload: bytes = b"",
-    ) -> Op:
-        """Final state from one of `expected`, freeing queue place, offer or load."""
-        k = self.keys
-        keys = [
-            k.interaction(ref.interaction_id),
-            k.agent(ref.agent_id),
-            k.offer(ref.offer_id),
-            k.queue(ref.queue),
-            k.live,
-            k.events,
-            k.agent_events(ref.agent_id),
-        ]
-        args: list[Arg] = [ref.interaction_id, state, reason, ",".join(expected), now, payload]
-        return Op(self._scripts["finish"], keys, args, ref.agent_id or None, payload)
-
-    def transfer_op(self, ref: OfferRef, queue: str, now: float, payload: bytes) -> Op:
-        """Start a new leg in `queue`, releasing the agent the interaction had (if any)."""
-        k = self.keys
-        keys = [
-            k.interaction(ref.interaction_id),
-            k.agent(ref.agent_id),
-            k.queue(ref.queue),
-            k.queue(queue),
-            k.events,
-            k.agent_events(ref.agent_id),
-            k.positions,
-        ]
-        args: list[Arg] = [ref.interaction_id, queue, now, payload]
-        return Op(self._scripts["transfer"], keys, args, ref.agent_id or None, payload)
-
-    def update_op(self, interaction_id: str, fields: Mapping[str, Arg]) -> Op:
-        """Set fields of a live interaction."""
-        flat = list(chain.from_iterable(fields.items()))
-        return Op(self._scripts["update"], [self.keys.interaction(interaction_id)], flat)
-
-    def _offer_op(
-        self, name: str, ref: OfferRef, args: list[Arg], *, queue: bool, payload: bytes
-    ) -> Op:
-        k = self.keys
-        keys = [k.interaction(ref.interaction_id), k.agent(ref.agent_id), k.offer(ref.offer_id)]
-        keys += [k.queue(ref.queue), k.events] if queue else [k.events]
-        keys.append(k.agent_events(ref.agent_id))
-        head: list[Arg] = [ref.interaction_id, ref.agent_id, ref.offer_id]
-        return Op(self._scripts[name], keys, [*head, *args, payload], ref.agent_id, payload)
 
     # -- running them ----------------------------------------------------------------------
 
@@ -293,7 +104,7 @@ class Store:
 
     async def load_scripts(self) -> None:
         """Load every script into Redis's cache."""
-        for script in self._scripts.values():
+        for script in self.ops.scripts.values():
             await self.client.script_load(script.script)
 
     # -- one at a time ---------------------------------------------------------------------
@@ -306,40 +117,40 @@ class Store:
         idempotency_key: str | None,
     ) -> Ingested:
         """Create the interaction queued, once per idempotency key; durable when this returns."""
-        op = self.enqueue_op(interaction_id, queue, fields, idempotency_key)
+        op = self.ops.enqueue(interaction_id, queue, fields, idempotency_key)
         return ingested(_outcome(await op.script(keys=op.keys, args=op.args)), interaction_id)
 
     async def put_agent(
         self, agent_id: str, status: str, capacity: int, caps: Mapping[str, int]
     ) -> None:
         """Write an agent with no skills, then its status."""
-        op = self.agent_op(
+        op = self.ops.agent(
             agent_id, name=agent_id, skills=b"{}", groups=b"[]", capacity=capacity, caps=caps
         )
         await self.run(op)
-        await self.run(self.status_op(agent_id, status, "test"))
+        await self.run(self.ops.status(agent_id, status, "test"))
 
     async def claim(self, ref: OfferRef, deadline: float) -> None:
         """Reserve a queued interaction for an agent; Conflict if either moved on."""
-        await self.run(self.claim_op(ref, deadline, b"{}", b""))
+        await self.run(self.ops.claim(ref, deadline, b"{}", b""))
 
     async def accept(self, ref: OfferRef, now: float = 0.0) -> None:
         """Turn the open offer into an assignment; Conflict if it is no longer open."""
-        await self.run(self.accept_op(ref, now, b""))
+        await self.run(self.ops.accept(ref, now, b""))
 
     async def release(self, ref: OfferRef, reason: str) -> None:
         """Requeue at the original position; Conflict if the offer is no longer open."""
-        await self.run(self.release_op(ref, reason, b""))
+        await self.run(self.ops.release(ref, reason, b""))
 
     async def complete(self, ref: OfferRef, wrap_until: float, now: float = 0.0) -> str:
         """Wrap-up or done; the new state."""
-        return (await self.run(self.complete_op(ref, wrap_until, now, b""))).detail
+        return (await self.run(self.ops.complete(ref, wrap_until, now, b""))).detail
 
     async def finish(
         self, ref: OfferRef, state: str, reason: str, expected: Iterable[str], now: float = 0.0
     ) -> str:
         """Final state from one of `expected`; the old state."""
-        return (await self.run(self.finish_op(ref, state, reason, expected, now=now))).detail
+        return (await self.run(self.ops.finish(ref, state, reason, expected, now=now))).detail
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -347,6 +158,22 @@ class Store:
         """The interaction's stored fields (empty if unknown)."""
         raw: dict[Any, Any] = await self.client.hgetall(self.keys.interaction(interaction_id))
         return {text(k): text(v) for k, v in raw.items()}
+
+    async def session_owners(self, now: float) -> dict[str, tuple[str, float]]:
+        """Each customer session whose stickiness has not ended: its agent and until when."""
+        keys = self.keys
+        found = cast(
+            list[tuple[bytes, float]],
+            await self.client.zrangebyscore(keys.sessions, now, "+inf", withscores=True),
+        )
+        if not found:
+            return {}
+        agents = await self.client.hmget(keys.session_owners, [s for s, _ in found])
+        return {
+            text(s): (text(a), until)
+            for (s, until), a in zip(found, agents, strict=True)
+            if a is not None
+        }
 
     async def agent_events(self, agent_id: str, since: int) -> list[tuple[int, bytes]]:
         """The agent's stream events after seq `since`, oldest first, as (seq, payload)."""
@@ -423,14 +250,6 @@ def _outcome(result: Any) -> Outcome:
     seq = int(rest[0]) if rest else 0
     # enqueue answers -1 for a taken id: kept in seq so `ingested` can tell it from a repeat.
     return Outcome(code == 1, text(detail), -1 if code == -1 else seq)
-
-
-def _capacity_rules(config: RoutingConfig, channel: str) -> tuple[str, str]:
-    """For claim.lua: the channels whose load counts against `channel` ("name=cost,...") and
-    the channels whose work blocks it ("name,...")."""
-    chans = config.channels.values()
-    counted = ",".join(f"{x.name}={x.cost}" for x in chans if channel not in x.interruptible_by)
-    return counted, ",".join(x.name for x in chans if channel in x.blocks)
 
 
 def text(value: object) -> str:

@@ -14,7 +14,7 @@ from router.api.context import body, context, reply
 from router.errors import InvalidInput, NotFound
 from router.model import Agent
 from router.service import Router
-from router.store import Op
+from router.transitions import Op
 
 log = structlog.get_logger("routerd.api")
 
@@ -55,7 +55,7 @@ async def put(request: web.Request) -> web.Response:
     def profile() -> list[Op]:
         agent = router.engine.agent(agent_id)
         return [
-            router.store.agent_op(
+            router.store.ops.agent(
                 agent_id,
                 name=data.name,
                 skills=orjson.dumps(agent.skills),

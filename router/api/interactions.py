@@ -16,8 +16,8 @@ from router.api.bodies import InteractionIn, TransferIn
 from router.api.context import Context, body, context, reply
 from router.errors import ClassificationError, InvalidInput, NotFound
 from router.log import debug_enabled
-from router.store import Arg
 from router.tasks import check_arrival
+from router.transitions import Arg
 
 log = structlog.get_logger("routerd.api")
 

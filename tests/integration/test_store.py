@@ -16,7 +16,8 @@ from router.config import load_config_text
 from router.engine import Engine
 from router.errors import Conflict
 from router.rebuild import rebuild
-from router.store import Ingested, OfferRef, Store, pairs
+from router.store import Ingested, Store, pairs
+from router.transitions import OfferRef
 from tests.unit.engine_kit import BASE
 
 CONFIG = load_config_text(BASE, "store.yaml")
@@ -119,8 +120,9 @@ async def test_release_requeues_at_the_original_position(store: Store) -> None:
 
 
 async def _claim_and_release(store: Store, agent: str, *, fresh: bool) -> None:
-    await store.claim(_ref("i1", agent, f"o-{agent}"), 1020.0)
-    await store.run(store.release_op(_ref("i1", agent, f"o-{agent}"), "rejected", b"", fresh=fresh))
+    ref = _ref("i1", agent, f"o-{agent}")
+    await store.claim(ref, 1020.0)
+    await store.run(store.ops.release(ref, "rejected", b"", fresh=fresh))
 
 
 async def test_release_adds_the_agent_to_the_exclusions(store: Store) -> None:
@@ -253,31 +255,31 @@ async def test_finish_from_an_unexpected_state_is_refused(store: Store) -> None:
 
 
 async def test_withdraw_undoes_an_enqueue(store: Store) -> None:
-    op = store.enqueue_op("i1", "support", {"channel": "voice"}, "k-1")
+    op = store.ops.enqueue("i1", "support", {"channel": "voice"}, "k-1")
     await store.run(op)
-    await store.run(store.withdraw_op(op))
+    await store.run(store.ops.withdraw(op))
     left = (await store.interaction("i1"), await store.client.scard(store.keys.live),
             await store.client.exists(store.keys.idempotency("k-1")))  # fmt: skip
     assert left == ({}, 0, 0)
 
 
 async def test_withdraw_leaves_a_routed_contact_alone(store: Store) -> None:
-    op = store.enqueue_op("i1", "support", {"channel": "voice"}, "k-1")
+    op = store.ops.enqueue("i1", "support", {"channel": "voice"}, "k-1")
     await store.run(op)
     await store.put_agent("a", "available", 100, {})
     await store.claim(_ref("i1", "a"), 1020.0)
     with pytest.raises(Conflict):
-        await store.run(store.withdraw_op(op))
+        await store.run(store.ops.withdraw(op))
 
 
 async def test_a_session_owner_is_read_back_until_its_time(store: Store) -> None:
-    await store.run(store.session_op("s-1", "a1", until=200.0, now=100.0))
+    await store.run(store.ops.session("s-1", "a1", until=200.0, now=100.0))
     assert await store.session_owners(now=150.0) == {"s-1": ("a1", 200.0)}
 
 
 async def test_a_session_owner_past_its_time_is_pruned(store: Store) -> None:
-    await store.run(store.session_op("s-1", "a1", until=200.0, now=100.0))
-    await store.run(store.session_op("s-2", "a2", until=400.0, now=300.0))
+    await store.run(store.ops.session("s-1", "a1", until=200.0, now=100.0))
+    await store.run(store.ops.session("s-2", "a2", until=400.0, now=300.0))
     assert await store.client.hkeys(store.keys.session_owners) == [b"s-2"]
 
 

@@ -8,7 +8,8 @@ import redis.asyncio as aioredis
 
 from router.config import load_config_text
 from router.errors import Conflict
-from router.store import OfferRef, Store
+from router.store import Store
+from router.transitions import OfferRef
 from tests.unit.engine_kit import BASE
 
 # voice blocks voice, chat and e-mail; chat blocks voice; voice may interrupt e-mail.

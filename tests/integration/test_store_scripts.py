@@ -29,25 +29,25 @@ async def exists(store: Store, ix: str) -> bool:
 
 
 async def test_run_all_runs_such_calls_again(store: Store) -> None:
-    (outcome,) = await store.run_all([store.enqueue_op("i1", "support", {}, None)])
+    (outcome,) = await store.run_all([store.ops.enqueue("i1", "support", {}, None)])
     assert outcome.ok and await exists(store, "i1")
 
 
 async def test_a_batch_given_its_ops_again_runs_them_again(store: Store) -> None:
-    ops = [store.enqueue_op("i1", "support", {}, None)]
+    ops = [store.ops.enqueue("i1", "support", {}, None)]
     (outcome,) = await store.outcomes(await store.send_all(ops, intake=True), rerun=ops)
     assert outcome.ok and await exists(store, "i1")
 
 
 async def test_a_batch_not_given_its_ops_is_refused_and_writes_nothing(store: Store) -> None:
-    ops = [store.enqueue_op("i1", "support", {}, None)]
+    ops = [store.ops.enqueue("i1", "support", {}, None)]
     (outcome,) = await store.outcomes(await store.send_all(ops))
     assert not outcome.ok and not await exists(store, "i1")
 
 
 async def test_the_next_batch_finds_the_scripts_loaded(store: Store) -> None:
-    await store.outcomes(await store.send_all([store.enqueue_op("i1", "support", {}, None)]))
+    await store.outcomes(await store.send_all([store.ops.enqueue("i1", "support", {}, None)]))
     (outcome,) = await store.outcomes(
-        await store.send_all([store.enqueue_op("i2", "support", {}, None)])
+        await store.send_all([store.ops.enqueue("i2", "support", {}, None)])
     )
     assert outcome.ok and await exists(store, "i2")
