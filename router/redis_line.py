@@ -121,7 +121,11 @@ class CommitLine:
         if self._feed is not None:
             self._lost(self._feed, RedisConnectionError("commit line closed"))
         while self._closing:
-            await asyncio.gather(*self._closing)
+            # Dropped here, not left to their done callbacks: from Python 3.12 gathering tasks
+            # already done returns without yielding, so those callbacks would never run.
+            closing = [*self._closing]
+            await asyncio.gather(*closing)
+            self._closing.difference_update(closing)
 
     async def _connected(self) -> _Feed:
         async with self._lock:  # one connection, however many sends wait for it
