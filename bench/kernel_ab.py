@@ -12,11 +12,11 @@ of a round's median; "B faster" counts the rounds this tree's build won.
 from __future__ import annotations
 
 import argparse
-import glob
 import importlib.util
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -28,9 +28,9 @@ HERE = Path(__file__).resolve().parents[1]
 
 def load_kernel(tree: Path) -> ModuleType:
     """The compiled kernel built in place in `tree`, as a module of its own."""
-    found = glob.glob(str(tree / "native" / "_kernel*.so")) + glob.glob(
-        str(tree / "native" / "_kernel*.pyd")
-    )
+    # This interpreter's builds only: a tree built in place under several Pythons has one each.
+    names = [tree / "native" / f"_kernel{suffix}" for suffix in EXTENSION_SUFFIXES]
+    found = [path for path in names if path.exists()]
     if not found:
         raise SystemExit(f"no built kernel in {tree}/native: python setup.py build_ext --inplace")
     spec = importlib.util.spec_from_file_location("native._kernel", found[0])
