@@ -160,3 +160,28 @@ async def test_a_send_waiting_for_room_is_freed_when_the_line_times_out(
     await asyncio.gather(*owed, return_exceptions=True)
     await asyncio.sleep(1.5)  # Redis awake again before the next test
     await line.close()
+
+
+async def test_a_closed_line_refuses_a_send_and_opens_no_connection(
+    client: aioredis.Redis,
+) -> None:
+    opened = Opened()
+    line = CommitLine(client, opened)
+    await line.close()
+    with pytest.raises(RedisConnectionError, match="closed"):
+        await line.send([("PING",)])
+    assert opened.count == 0
+
+
+async def test_a_failed_on_connect_gives_its_connection_back(client: aioredis.Redis) -> None:
+    async def refuse() -> None:
+        raise RedisConnectionError("scripts could not be loaded")
+
+    line = CommitLine(client, refuse)
+    before = len(await client.client_list())
+    with pytest.raises(RedisConnectionError, match="scripts could not be loaded"):
+        await line.send([("PING",)])
+    # Kept by the line, the connection would not be in the pool for this call, which would
+    # open another.
+    assert len(await client.client_list()) == before
+    await line.close()
