@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import redis.asyncio as aioredis
 
+from router import events as e
+from router.decisions import Decision
 from tests.integration.api_kit import next_frame, start_api, stop_api
 
 
@@ -124,3 +127,28 @@ async def test_a_refused_commit_rebuilds_the_engine_from_redis(client: aioredis.
     finally:
         await stop_api(api)
     assert status == "break"
+
+
+async def test_a_turn_that_raises_is_rebuilt_and_its_stored_contact_routed(
+    client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = await start_api(client)
+    try:
+        await api.agent("a1", {"en": 3})
+        ws = await api.stream("a1")
+        engine = api.router.engine
+        real = engine.handle
+        raised: list[str] = []
+
+        def bug_once(event: e.Event) -> list[Decision]:
+            if isinstance(event, e.InteractionArrived) and not raised:
+                raised.append(event.interaction_id)
+                raise RuntimeError("a bug in the engine")
+            return real(event)
+
+        monkeypatch.setattr(engine, "handle", bug_once)
+        ident = await api.contact(channel="chat")  # stored before the turn failed: accepted
+        offer = await next_frame(ws, "offer")
+    finally:
+        await stop_api(api)
+    assert raised == [ident] and offer["interaction_id"] == ident
