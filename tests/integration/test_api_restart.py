@@ -152,3 +152,33 @@ async def test_a_turn_that_raises_is_rebuilt_and_its_stored_contact_routed(
     finally:
         await stop_api(api)
     assert raised == [ident] and offer["interaction_id"] == ident
+
+
+async def test_a_bug_after_a_commit_answers_the_contact_and_routing_goes_on(
+    client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = await start_api(client)
+    try:
+        await api.agent("a1", {"en": 3})
+        await api.agent("a2", {"en": 3})
+        hub = api.router.publisher
+        real = hub.publish
+        raised: list[int] = []
+
+        def bug_once(agent_id: str, seq: int, payload: bytes) -> None:
+            if not raised:
+                raised.append(seq)
+                raise RuntimeError("a bug after the commit")
+            real(agent_id, seq, payload)
+
+        monkeypatch.setattr(hub, "publish", bug_once)
+        first = await api.contact(channel="chat")  # its offer committed, its publish failed
+        for _ in range(100):  # the engine is rebuilt from Redis meanwhile, answering 503s
+            if (await api.call("GET", "/healthz"))[0] == 200:
+                break
+            await asyncio.sleep(0.05)
+        second = await api.contact(channel="chat")
+        state = await api.call("GET", f"/v1/interactions/{second}")
+    finally:
+        await stop_api(api)
+    assert raised and first != second and state[1]["state"] == "offered"
