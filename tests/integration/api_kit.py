@@ -133,9 +133,11 @@ async def start_api(
     client: aioredis.Redis,
     keys: dict[str, Principal] | None = None,
     offer_timeout: str = "15s",
+    wrap_up: str = "0s",
 ) -> Api:
     """Start a router and its API on a free loopback port."""
-    config = load_config_text(ROUTING.replace("OFFER_TIMEOUT", offer_timeout), "api.yaml")
+    text = ROUTING.replace("OFFER_TIMEOUT", offer_timeout)
+    config = load_config_text(text.replace("wrap_up: 0s", f"wrap_up: {wrap_up}"), "api.yaml")
     hub = Hub()
     router = Router(config, Store(client, config), hub)
     await router.start()

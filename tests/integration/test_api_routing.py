@@ -3,7 +3,9 @@ completed; offers time out and requeue; every decision is explained."""
 
 from __future__ import annotations
 
-from tests.integration.api_kit import Api, next_frame
+import redis.asyncio as aioredis
+
+from tests.integration.api_kit import Api, next_frame, start_api, stop_api
 
 
 async def test_a_contact_is_offered_to_the_agent_with_the_skill(api: Api) -> None:
@@ -53,6 +55,25 @@ async def test_a_completed_agent_gets_the_next_waiting_contact(api: Api) -> None
     await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
     await api.call("POST", f"/v1/interactions/{first}/complete")
     assert (await next_frame(ws, "offer"))["interaction_id"] == second
+
+
+async def test_wrap_up_holds_the_agent_until_it_ends(client: aioredis.Redis) -> None:
+    api = await start_api(client, wrap_up="2s")
+    try:
+        await api.agent("a1", {"en": 3})
+        ws = await api.stream("a1")
+        first = await api.contact(channel="voice")
+        offer = await next_frame(ws, "offer")
+        await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+        _, completed = await api.call("POST", f"/v1/interactions/{first}/complete")
+        second = await api.contact(channel="voice")
+        _, during = await api.call("GET", f"/v1/interactions/{second}")
+        after = await next_frame(ws, "offer")  # once the wrap-up is over
+        _, ended = await api.call("GET", f"/v1/interactions/{first}")
+    finally:
+        await stop_api(api)
+    assert (completed["state"], during["state"]) == ("wrap_up", "queued")
+    assert (after["interaction_id"], ended["state"]) == (second, "done")
 
 
 async def test_the_explanation_names_the_chosen_agent_and_the_runner_up(api: Api) -> None:
