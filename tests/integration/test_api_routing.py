@@ -76,6 +76,22 @@ async def test_wrap_up_holds_the_agent_until_it_ends(client: aioredis.Redis) -> 
     assert (after["interaction_id"], ended["state"]) == (second, "done")
 
 
+async def test_an_escalation_step_relaxes_the_skill_and_the_contact_is_offered(
+    client: aioredis.Redis,
+) -> None:
+    api = await start_api(client, relax_billing_after="1s")
+    try:
+        await api.agent("junior", {"billing": 1})
+        ws = await api.stream("junior")
+        ix = await api.contact(channel="chat", text="my invoice is wrong")
+        _, before = await api.call("GET", f"/v1/interactions/{ix}")
+        offer = await next_frame(ws, "offer")  # after the step, a second later
+        step = await api.redis.hget(api.router.store.keys.interaction(ix), "step")
+    finally:
+        await stop_api(api)
+    assert (before["state"], offer["interaction_id"], step) == ("queued", ix, b"1")
+
+
 async def test_the_explanation_names_the_chosen_agent_and_the_runner_up(api: Api) -> None:
     await api.agent("a1", {"en": 2})
     await api.agent("a2", {"en": 5})
