@@ -13,6 +13,7 @@ from contextlib import aclosing
 from typing import Any, cast
 
 import orjson
+import structlog
 
 from router import decisions as d
 from router.commits import Held
@@ -25,7 +26,11 @@ from router.snapshot import Loader
 from router.store import Store, pairs
 from router.tasks import check_arrival, escalate
 
+log = structlog.get_logger("routerd.rebuild")
+
 CHUNK = 4000
+# Ids named in the warning about interactions left out, per reason.
+NAMED = 20
 YIELD_EVERY = 500
 FIELDS = (
     "state", "queue", "channel", "pos", "arrived_at", "priority", "skills", "session", "step",
@@ -63,6 +68,9 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
             loader.tasks(tasks, offers)
     sessions = await store.session_owners(now)
     decisions = loader.finish(seq, sessions)
+    for reason, left in builder.left_out.items():
+        # Still in Redis, untouched, but not routed: someone has to act on them.
+        log.warning("interactions_not_rebuilt", reason=reason, count=len(left), ids=left[:NAMED])
     return decisions, builder.held
 
 
@@ -100,10 +108,12 @@ class _Builder:
         self.tasks: list[Task] = []
         self.offers: dict[str, Offer] = {}
         self.held: dict[str, Held] = {}
+        self.left_out: dict[str, list[str]] = {}  # reason -> ids
         self._templates: dict[tuple[bytes | None, ...], Template | None] = {}
 
     def add(self, ix: str, raw: list[bytes | None]) -> None:
-        """One interaction; skipped if it can no longer be routed (its queue or agent is gone).
+        """One interaction; left out, by reason, if it can no longer be routed (its queue or
+        agent is gone).
 
         Called 100,000 times on a big restart: it decodes only what it needs, and builds from
         cached templates and shared constants.
@@ -114,10 +124,15 @@ class _Builder:
         template = self._templates.get((queue_b, channel_b, prio, skills), _UNKNOWN)
         if template is _UNKNOWN:
             template = self._template(queue_b, channel_b, prio, skills)
-        if state is None or template is None:
+        if state is None:
+            self._leave_out(ix, "no state stored")
+            return
+        if template is None:
+            self._leave_out(ix, "the routing file no longer routes its queue and channel")
             return
         agent = agent_b.decode() if agent_b else None
         if state is not TaskState.QUEUED and agent not in self.agents:
+            self._leave_out(ix, "its agent is gone")
             return
         priority, needs, preferred, groups, queue, channel = template
         offer = offer_b.decode() if offer_b else None
@@ -135,6 +150,9 @@ class _Builder:
             self.offers[offer] = Offer(offer, ix, agent, float(deadline or 0.0))
         self.tasks.append(task)
         self.held[ix] = Held(queue, channel, agent or "", offer or "", task.session or "")
+
+    def _leave_out(self, ix: str, reason: str) -> None:
+        self.left_out.setdefault(reason, []).append(ix)
 
     def take(self) -> tuple[list[Task], dict[str, Offer]]:
         """The tasks and open offers added since the last take."""

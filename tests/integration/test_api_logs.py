@@ -9,10 +9,11 @@ from typing import Any
 
 import orjson
 import pytest
+import redis.asyncio as aioredis
 import structlog
 
 from router.log import configure as configure_logging
-from tests.integration.api_kit import Api, next_frame
+from tests.integration.api_kit import Api, next_frame, start_api, stop_api
 
 Log = Callable[[str], list[dict[str, Any]]]
 
@@ -86,3 +87,18 @@ async def test_a_completion_over_the_socket_is_logged_with_both_ids(api: Api, lo
     await next_frame(ws, "reply")
     lines = logged("interaction_completed")
     assert [(line.get("interaction_id"), line.get("agent_id")) for line in lines] == [(ix, "a1")]
+
+
+async def test_a_contact_the_new_routing_file_cannot_route_is_named_at_the_restart(
+    client: aioredis.Redis, logged: Log
+) -> None:
+    api = await start_api(client)
+    ix = await api.contact(channel="chat", text="my invoice")  # waits in billing: no agent
+    await stop_api(api)
+    api = await start_api(client, billing_voice_only=True)  # billing takes no chat now
+    try:
+        kept = await api.redis.hget(api.router.store.keys.interaction(ix), "state")
+    finally:
+        await stop_api(api)
+    (line,) = logged("interactions_not_rebuilt")
+    assert (line["count"], line["ids"], kept) == (1, [ix], b"queued")
