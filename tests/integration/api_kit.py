@@ -96,6 +96,14 @@ class Api:
         ident: str = answer["id"]
         return ident
 
+    async def assigned(self, ws: aiohttp.ClientWebSocketResponse, **body: Any) -> str:
+        """Post a contact, read its offer on `ws` and accept it; the contact's id."""
+        ident = await self.contact(**body)
+        offer = await next_frame(ws, "offer")
+        assert offer["interaction_id"] == ident, offer
+        assert (await self.call("POST", f"/v1/offers/{offer['offer_id']}/accept"))[0] == 200
+        return ident
+
     async def stream(self, agent_id: str, query: str = "") -> aiohttp.ClientWebSocketResponse:
         """Open an agent's WebSocket and read its hello (unless replaying with ?since)."""
         ws = await self.http.ws_connect(f"{self.base}/v1/agents/{agent_id}/stream{query}")

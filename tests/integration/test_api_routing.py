@@ -38,9 +38,7 @@ async def test_accept_assigns_the_interaction(api: Api) -> None:
 async def test_complete_finishes_the_interaction(api: Api) -> None:
     await api.agent("a1", {"en": 3})
     ws = await api.stream("a1")
-    ix = await api.contact(channel="voice")
-    offer = await next_frame(ws, "offer")
-    await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    ix = await api.assigned(ws, channel="voice")
     status, answer = await api.call("POST", f"/v1/interactions/{ix}/complete")
     _, shown = await api.call("GET", f"/v1/interactions/{ix}")
     assert (status, answer["state"], shown["state"]) == (200, "done", "done")
@@ -62,9 +60,7 @@ async def test_wrap_up_holds_the_agent_until_it_ends(client: aioredis.Redis) -> 
     try:
         await api.agent("a1", {"en": 3})
         ws = await api.stream("a1")
-        first = await api.contact(channel="voice")
-        offer = await next_frame(ws, "offer")
-        await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+        first = await api.assigned(ws, channel="voice")
         _, completed = await api.call("POST", f"/v1/interactions/{first}/complete")
         second = await api.contact(channel="voice")
         _, during = await api.call("GET", f"/v1/interactions/{second}")
