@@ -148,19 +148,19 @@ async def start_api(
 ) -> Api:
     """Start a router and its API on a free loopback port. Billing's one escalation step, if
     asked for, relaxes its skill to level 1; voice only, billing takes no chats."""
-    text = ROUTING.replace("OFFER_TIMEOUT", offer_timeout)
-    text = text.replace("wrap_up: 0s", f"wrap_up: {wrap_up}")
+    edits = [("OFFER_TIMEOUT", offer_timeout), ("wrap_up: 0s", f"wrap_up: {wrap_up}")]
     if relax_billing_after is not None:
-        step = f"    escalation: [{{after: {relax_billing_after}, relax_skills: {{billing: 1}}}}]\n"
-        text = text.replace("    skills: {billing: 2}\n", "    skills: {billing: 2}\n" + step)
-        assert step in text, "the billing queue's skills line moved; adapt start_api"
+        step = f"escalation: [{{after: {relax_billing_after}, relax_skills: {{billing: 1}}}}]"
+        edits.append(("    skills: {billing: 2}\n", f"    skills: {{billing: 2}}\n    {step}\n"))
     if billing_voice_only:
-        for old, new in (
+        edits += [
             ("  billing:\n    channels: [voice, chat]", "  billing:\n    channels: [voice]"),
             ("when: {keywords: [invoice]}", "when: {keywords: [invoice], channel: [voice]}"),
-        ):
-            assert old in text, "the billing queue or its rule moved; adapt start_api"
-            text = text.replace(old, new)
+        ]
+    text = ROUTING
+    for old, new in edits:
+        assert old in text, f"{old!r} is no longer in ROUTING; adapt start_api"
+        text = text.replace(old, new)
     config = load_config_text(text, "api.yaml")
     hub = Hub()
     router = Router(config, Store(client, config), hub)
