@@ -19,10 +19,12 @@ from router.api.context import Context
 from router.api.hub import Hub
 from router.auth import Auth, load_keys
 from router.config.model import RoutingConfig
+from router.errors import ConfigError, ReloadRefused, Unavailable
 from router.fdlimit import raise_open_files
 from router.gc_policy import GcPolicy
 from router.redis_client import connect
 from router.redis_server import EmbeddedRedis
+from router.reload import reload_file
 from router.service import REDIS_DOWN, Router
 from router.settings import Settings
 from router.store import Store
@@ -101,6 +103,18 @@ class Daemon:
             start_s=round(time.monotonic() - began, 3),
         )
 
+    async def reload(self) -> None:
+        """Read the routing file again and route by it; if refused, the old one stays."""
+        if self.router is None or not self.router.ready:
+            log.warning("routing_file_not_reloaded", reason="routing is not running yet")
+            return
+        try:
+            await reload_file(self.router, self.router.config.source)
+        except (ConfigError, ReloadRefused):
+            pass  # logged by the reload; the file in force stays
+        except (Unavailable, *REDIS_DOWN) as err:
+            log.error("routing_file_not_reloaded", reason=str(err))
+
     async def _start_router(self) -> None:
         assert self.router is not None
         while True:
@@ -137,9 +151,19 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[None]] = set()
+    loop.add_signal_handler(signal.SIGHUP, _on_hangup, daemon, reloads)
     try:
         await daemon.start()
         await stop.wait()
         log.info("routerd_stopping", detail="no new work; finishing requests in flight")
     finally:
+        loop.remove_signal_handler(signal.SIGHUP)
         await daemon.stop()
+
+
+def _on_hangup(daemon: Daemon, running: set[asyncio.Task[None]]) -> None:
+    """SIGHUP: read the routing file again (its outcome is logged by the reload)."""
+    task = asyncio.create_task(daemon.reload(), name="routerd-reload")
+    running.add(task)  # the loop keeps only a weak reference to a task
+    task.add_done_callback(running.discard)

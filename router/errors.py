@@ -47,6 +47,11 @@ class Conflict(RouterdError):
     """The transition does not apply to the current state (e.g. accepting an expired offer)."""
 
 
+class ReloadRefused(Conflict):
+    """A valid routing file that routerd will not switch to while it runs (another tenant, or
+    live interactions it would stop routing); the file in force stays."""
+
+
 class Forbidden(RouterdError, PermissionError):
     """The caller may not do this."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
@@ -37,21 +38,35 @@ FIELDS = (
     "agent", "offer", "deadline", "excluded", "answered_at", "wrap_until", "rounds",
 )  # fmt: skip
 Template = tuple[int, dict[str, int], dict[str, int], tuple[str, ...], str, str]
+NOT_ROUTED = "the routing file no longer routes its queue and channel"
 
 
-async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[str, Held]]:
-    """Load every agent and live interaction from Redis into the fresh `engine`, then route;
-    also the Redis footprint of each live interaction.
+@dataclass(slots=True)
+class Rebuilt:
+    """What a rebuild made, and what of Redis it could not take in."""
+
+    decisions: list[d.Decision]  # the first routing of the rebuilt engine, not committed yet
+    held: dict[str, Held]  # the Redis footprint of each live interaction
+    left_out: dict[str, list[str]]  # reason -> interactions still in Redis but not routed
+    trimmed: dict[str, list[str]]  # agent -> the skills, groups, caps the routing file lacks
+
+
+async def rebuild(engine: Engine, store: Store) -> Rebuilt:
+    """Load every agent and live interaction from Redis into the fresh `engine`, then route.
 
     Agents that were present get a fresh presence lease: their desktops reconnect and renew
     it. Offers whose deadline passed are requeued by the first tick; live ones keep theirs.
+    Nothing is written: the caller commits the decisions.
     """
     now = engine.clock()
     keys = store.keys
     ids = await _members(store, keys.agents)
     async with aclosing(store.hashes(_chunks([keys.agent(a) for a in ids]))) as got:
         found = [f async for batch in got for f in batch]
-    agents = [_agent(a, pairs(f), engine.config, now) for a, f in zip(ids, found, strict=True)]
+    trimmed: dict[str, list[str]] = {}
+    agents = [
+        _agent(a, pairs(f), engine.config, now, trimmed) for a, f in zip(ids, found, strict=True)
+    ]
     loader = Loader(engine)
     loader.agents(agents)
     builder = _Builder(engine.config, set(ids))
@@ -68,10 +83,18 @@ async def rebuild(engine: Engine, store: Store) -> tuple[list[d.Decision], dict[
             loader.tasks(tasks, offers)
     sessions = await store.session_owners(now)
     decisions = loader.finish(seq, sessions)
-    for reason, left in builder.left_out.items():
-        # Still in Redis, untouched, but not routed: someone has to act on them.
+    return Rebuilt(decisions, builder.held, builder.left_out, trimmed)
+
+
+def warn(rebuilt: Rebuilt) -> None:
+    """Log what the rebuild left out or trimmed: still in Redis, untouched, but someone has to
+    act on it."""
+    for reason, left in rebuilt.left_out.items():
         log.warning("interactions_not_rebuilt", reason=reason, count=len(left), ids=left[:NAMED])
-    return decisions, builder.held
+    if rebuilt.trimmed:
+        named = dict(list(rebuilt.trimmed.items())[:NAMED])
+        log.warning("agent_profiles_trimmed", reason="not in the routing file",
+                    count=len(rebuilt.trimmed), agents=named)  # fmt: skip
 
 
 async def _members(store: Store, key: str) -> list[str]:
@@ -84,14 +107,36 @@ def _chunks(items: list[str]) -> list[list[str]]:
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
-def _agent(agent_id: str, f: dict[str, str], config: RoutingConfig, now: float) -> dict[str, Any]:
+def _agent(
+    agent_id: str,
+    f: dict[str, str],
+    config: RoutingConfig,
+    now: float,
+    trimmed: dict[str, list[str]],
+) -> dict[str, Any]:
+    """The agent's record, without the skills, groups and channel caps the routing file no
+    longer has (named in `trimmed`): Redis keeps them, so a file that has them again gives
+    them back."""
     status = f.get("status", "offline")
+    skills: dict[str, int] = orjson.loads(f.get("skills", "{}"))
+    groups: list[str] = orjson.loads(f.get("groups", "[]"))
+    caps = {k[4:]: int(v) for k, v in f.items() if k.startswith("cap:")}
+    gone = [
+        *(f"skills.{s}" for s in skills if s not in config.skills),
+        *(f"groups.{g}" for g in groups if g not in config.groups),
+        *(f"caps.{c}" for c in caps if c not in config.channels),
+    ]
+    if gone:
+        trimmed[agent_id] = gone
+        skills = {s: level for s, level in skills.items() if s in config.skills}
+        groups = [g for g in groups if g in config.groups]
+        caps = {c: cap for c, cap in caps.items() if c in config.channels}
     return {
         "id": agent_id,
-        "skills": orjson.loads(f.get("skills", "{}")),
-        "groups": orjson.loads(f.get("groups", "[]")),
+        "skills": skills,
+        "groups": groups,
         "capacity": int(f.get("capacity", config.agent_capacity)),
-        "caps": {k[4:]: int(v) for k, v in f.items() if k.startswith("cap:")},
+        "caps": caps,
         "status": status,
         "lease_until": now + config.presence_lease if status != "offline" else 0.0,
         "idle_since": now,
@@ -128,7 +173,7 @@ class _Builder:
             self._leave_out(ix, "no state stored")
             return
         if template is None:
-            self._leave_out(ix, "the routing file no longer routes its queue and channel")
+            self._leave_out(ix, NOT_ROUTED)
             return
         agent = agent_b.decode() if agent_b else None
         if state is not TaskState.QUEUED and agent not in self.agents:

@@ -30,12 +30,14 @@ from router.clock import Clock, wall_clock
 from router.commits import Committer
 from router.config.model import RoutingConfig
 from router.engine import Engine
-from router.errors import RouterdError, Unavailable
+from router.errors import ReloadRefused, RouterdError, Unavailable
 from router.jobs import Intake, Job, Publisher
-from router.rebuild import rebuild
+from router.rebuild import Rebuilt, rebuild, warn
 from router.redis_line import Sent
+from router.reload import Reloaded, check_kept, check_tenant, restart_needed
 from router.stats import Stats
 from router.store import Ingested, Outcome, Store, ingested
+from router.tasks import check_arrival
 from router.transitions import Arg, Op
 
 log = structlog.get_logger("routerd.service")
@@ -82,6 +84,7 @@ class Router:
         self._in_flight: deque[asyncio.Task[None]] = deque()  # finishing commits, in order
         self._broken: BaseException | None = None  # Redis failed under a commit in flight
         self._intake: deque[Intake] = deque()  # enqueues on the wire, in the order sent
+        self._reloads: deque[tuple[RoutingConfig, asyncio.Future[Reloaded]]] = deque()
 
     # -- life ------------------------------------------------------------------------------
 
@@ -100,23 +103,91 @@ class Router:
     async def _rebuild(self) -> None:
         self.ready = False
         began = time.monotonic()
-        engine = Engine(self.config, self.clock)
+        engine, rebuilt = await self._read(self.config)
+        warn(rebuilt)
+        await self._swap(engine, rebuilt)
+        self.ready = True
+        log.info("engine_rebuilt", interactions=len(self.engine.tasks),
+                 agents=len(self.engine.roster),
+                 took_s=round(time.monotonic() - began, 3))  # fmt: skip
+
+    async def _read(self, config: RoutingConfig) -> tuple[Engine, Rebuilt]:
+        """A fresh engine under `config`, loaded from Redis; nothing is written."""
+        engine = Engine(config, self.clock)
         # A rebuild makes hundreds of thousands of long-lived objects: collecting while it runs
         # costs twice the rebuild itself. Afterwards they are frozen out of every collection.
         gc.unfreeze()
         gc.disable()
         try:
-            decisions, held = await rebuild(engine, self.store)
+            return engine, await rebuild(engine, self.store)
         finally:
             gc.enable()
+
+    async def _swap(self, engine: Engine, rebuilt: Rebuilt) -> None:
         # Swapped only once whole: requests read the engine while it is being rebuilt.
-        self.engine, self.committer.held = engine, held
+        self.engine, self.committer.held = engine, rebuilt.held
         gc.freeze()
-        await self._run(self._decided(decisions))
-        self.ready = True
-        log.info("engine_rebuilt", interactions=len(self.engine.tasks),
-                 agents=len(self.engine.roster),
-                 took_s=round(time.monotonic() - began, 3))  # fmt: skip
+        await self._run(self._decided(rebuilt.decisions))
+
+    async def reload(self, config: RoutingConfig) -> Reloaded:
+        """Route by `config` from the next turn on, the engine rebuilt from Redis under it;
+        ReloadRefused (and the file in force stays) if it names another tenant or would stop
+        routing a live interaction. Requests wait while it runs."""
+        check_tenant(self.config, config)
+        if not self.ready or self._stopping:
+            raise Unavailable("routing is not available", RETRY_AFTER)
+        done: asyncio.Future[Reloaded] = asyncio.get_running_loop().create_future()
+        self._reloads.append((config, done))
+        self._wake.set()
+        return await done
+
+    async def _reload(self, config: RoutingConfig, done: asyncio.Future[Reloaded]) -> None:
+        """One turn: Redis brought up to date, read under `config`, and swapped in if whole."""
+        began = time.monotonic()
+        try:
+            await self._drain()
+            engine, rebuilt = await self._read(config)
+            try:
+                check_kept(rebuilt, self.engine.tasks)
+            except ReloadRefused as err:
+                del engine, rebuilt
+                gc.collect()  # what the refused engine made, before it is frozen with the rest
+                gc.freeze()
+                done.set_exception(err)
+                return
+            old, self.config = self.config, config
+            self.store.reconfigure(config)
+            warn(rebuilt)
+            await self._swap(engine, rebuilt)
+            self._jobs = [job for job in self._jobs if self._still_routed(job)]
+        except BaseException as err:
+            if not done.done():
+                done.set_exception(err)
+            raise
+        took = round(time.monotonic() - began, 3)
+        done.set_result(Reloaded(config.source, len(engine.tasks), len(engine.roster),
+                                 rebuilt.trimmed, restart_needed(old, config), took))  # fmt: skip
+
+    async def _drain(self) -> None:
+        """Route the contacts on the wire and wait for every commit: then Redis holds all
+        that the engine knows."""
+        while self._intake:
+            await asyncio.wait([self._intake[0].sent])
+            await self._step([])
+        while self._in_flight:
+            await self._in_flight[-1]
+
+    def _still_routed(self, job: Job) -> bool:
+        """Whether a waiting contact, classified before the reload, has a place in the new
+        file; if not it is refused, not stored, and its client sends it again."""
+        if not (job.ingest and isinstance(job.event, e.InteractionArrived)):
+            return True
+        try:
+            check_arrival(self.config, job.event)
+        except RouterdError:
+            self._fail(job, Unavailable("the routing file changed; send the contact again"))
+            return False
+        return True
 
     # -- requests --------------------------------------------------------------------------
 
@@ -155,13 +226,18 @@ class Router:
 
     async def _loop(self) -> None:
         while not (self._stopping and not self._jobs and not self._intake):
-            if not self._jobs and not self._landed():
+            if not self._jobs and not self._landed() and not self._reloads:
                 await self._sleep()
-            jobs, self._jobs = self._jobs[:MAX_BATCH], self._jobs[MAX_BATCH:]
-            if not self._jobs:
-                self._wake.clear()
+            jobs: list[Job] = []
+            if self._reloads:
+                turn = self._reload(*self._reloads.popleft())
+            else:
+                jobs, self._jobs = self._jobs[:MAX_BATCH], self._jobs[MAX_BATCH:]
+                if not self._jobs:
+                    self._wake.clear()
+                turn = self._step(jobs)
             try:
-                await self._step(jobs)
+                await turn
             except REDIS_DOWN as err:
                 await self._outage([*jobs, *await self._settle()], err)
             except Exception:  # the loop must outlive a bug in one turn
@@ -174,6 +250,8 @@ class Router:
             if self._diverged:
                 await self._resync(await self._settle())
         await self._settle()
+        for _, done in self._reloads:
+            done.set_exception(Unavailable("routerd is stopping"))
 
     async def _resync(self, jobs: list[Job]) -> None:
         """Fail the turn's requests and rebuild the engine from Redis, the truth."""

@@ -50,6 +50,12 @@ class Store:
         self.intake = CommitLine(client, self.load_scripts)
         self.line = CommitLine(client, self.load_scripts)
 
+    def reconfigure(self, config: RoutingConfig) -> None:
+        """Build transitions by a new routing file of the same tenant (same keys)."""
+        assert config.tenant == self.config.tenant, "another tenant is another store"
+        self.config = config
+        self.ops = Transitions(self.client, config)
+
     # -- running them ----------------------------------------------------------------------
 
     async def run(self, op: Op) -> Outcome:

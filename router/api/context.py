@@ -34,9 +34,11 @@ class Context:
     classifier: Classifier | None = None
     figures_interval: float = 1.0
 
-    def __post_init__(self) -> None:
-        if self.classifier is None:
+    def classify(self) -> Classifier:
+        """The classifier of the routing file in force (a reload puts in another)."""
+        if self.classifier is None or self.classifier.config is not self.router.config:
             self.classifier = Classifier(self.router.config)
+        return self.classifier
 
 
 CONTEXT = web.AppKey("context", Context)

@@ -10,6 +10,7 @@ from aiohttp import web
 from router.api.context import MAX_BODY, reply
 from router.errors import (
     ClassificationError,
+    ConfigError,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -44,12 +45,26 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 
 def describe(err: RouterdError) -> tuple[int, dict[str, Any]]:
     """The HTTP status and error object of a routerd error (500 for one not mapped)."""
+    if isinstance(err, ConfigError):
+        return 422, _config_error(err)
     for kind, status, code in STATUS:
         if isinstance(err, kind):
             field = err.field if isinstance(err, InvalidInput) else None
             message = str(err).removeprefix(f"{field}: ") if field else str(err)
             return status, error_body(code, message, field)
     return 500, error_body("internal", str(err))
+
+
+def _config_error(err: ConfigError) -> dict[str, Any]:
+    """The first problem as the error; every problem, each with its file and line, beside it."""
+    first = err.problems[0] if err.problems else None
+    field = first.path or None if first is not None else None
+    body = error_body("invalid_routing_file", str(first or err), field)
+    body["error"]["problems"] = [
+        {"file": p.file, "line": p.line, "field": p.path or None, "message": p.message}
+        for p in err.problems
+    ]
+    return body
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> web.Response:

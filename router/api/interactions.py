@@ -34,9 +34,8 @@ def _arrival(ctx: Context, data: InteractionIn, ix: str) -> tuple[e.InteractionA
             raise InvalidInput("queue", f"unknown queue {data.queue!r}")
         queue, priority, skills, rule = data.queue, data.priority, dict(data.skills), "explicit"
     else:
-        assert ctx.classifier is not None
         try:
-            found = ctx.classifier.classify(data.channel, data.attributes, data.text or "")
+            found = ctx.classify().classify(data.channel, data.attributes, data.text or "")
         except ClassificationError as err:
             raise InvalidInput("channel", str(err)) from None
         skills = {**found.skills, **data.skills}

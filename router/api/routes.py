@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 
-from router.api import agents, interactions, queues, streams
+from router.api import agents, interactions, queues, routing_file, streams
 from router.api.bodies import AgentIn, InteractionIn, StatusIn, TransferIn
 from router.api.context import PRINCIPAL, Handler, Owner
 from router.api.errors import ANSWERED, error_response
@@ -70,6 +70,10 @@ ROUTES = (
     Route("GET", "/v1/queues/{name}", queues.show, "One queue's live figures", READ),
     Route("GET", "/v1/stream", streams.supervisor_stream,
           "WebSocket: live queue and agent figures", READ),
+    Route("GET", "/v1/config", routing_file.show,
+          "The routing file in force: its source, tenant, channels, skills, queues, rules", READ),
+    Route("POST", "/v1/config/reload", routing_file.reload,
+          "Read the routing file again and route by it; refused, the old one stays", ADMIN),
     Route("GET", "/healthz", queues.healthz, "Redis reachable and engine routing", None),
     Route("GET", "/metrics", queues.metrics, "Prometheus metrics", None),
 )  # fmt: skip

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,7 +17,7 @@ from router.api.app import make_app
 from router.api.context import Context
 from router.api.hub import Hub
 from router.auth import Auth, Principal
-from router.config import load_config_text
+from router.config import load_config, load_config_text
 from router.service import Router
 from router.store import Store
 
@@ -145,10 +146,18 @@ async def start_api(
     wrap_up: str = "0s",
     relax_billing_after: str | None = None,
     billing_voice_only: bool = False,
+    edits: Sequence[tuple[str, str]] = (),
+    routing_file: Path | None = None,
 ) -> Api:
     """Start a router and its API on a free loopback port. Billing's one escalation step, if
-    asked for, relaxes its skill to level 1; voice only, billing takes no chats."""
-    edits = [("OFFER_TIMEOUT", offer_timeout), ("wrap_up: 0s", f"wrap_up: {wrap_up}")]
+    asked for, relaxes its skill to level 1; voice only, billing takes no chats. `edits`
+    replace further text; the routing file is written to `routing_file` if given, and read
+    from there, for a test that reloads it."""
+    edits = [
+        ("OFFER_TIMEOUT", offer_timeout),
+        ("wrap_up: 0s", f"wrap_up: {wrap_up}"),
+        *edits,
+    ]
     if relax_billing_after is not None:
         step = f"escalation: [{{after: {relax_billing_after}, relax_skills: {{billing: 1}}}}]"
         edits.append(("    skills: {billing: 2}\n", f"    skills: {{billing: 2}}\n    {step}\n"))
@@ -157,11 +166,12 @@ async def start_api(
             ("  billing:\n    channels: [voice, chat]", "  billing:\n    channels: [voice]"),
             ("when: {keywords: [invoice]}", "when: {keywords: [invoice], channel: [voice]}"),
         ]
-    text = ROUTING
-    for old, new in edits:
-        assert old in text, f"{old!r} is no longer in ROUTING; adapt start_api"
-        text = text.replace(old, new)
-    config = load_config_text(text, "api.yaml")
+    text = edited(ROUTING, edits)
+    if routing_file is None:
+        config = load_config_text(text, "api.yaml")
+    else:
+        routing_file.write_text(text)
+        config = load_config(routing_file)
     hub = Hub()
     router = Router(config, Store(client, config), hub)
     await router.start()
@@ -171,6 +181,14 @@ async def start_api(
     await site.start()
     host, port = runner.addresses[0][:2]
     return Api(aiohttp.ClientSession(), router, runner, f"http://{host}:{port}")
+
+
+def edited(text: str, edits: Sequence[tuple[str, str]]) -> str:
+    """`text` with each (old, new) replaced; each old text must be there."""
+    for old, new in edits:
+        assert old in text, f"{old!r} is not in the routing file; adapt the test"
+        text = text.replace(old, new)
+    return text
 
 
 async def stop_api(api: Api) -> None:

@@ -68,6 +68,10 @@ async def test_a_supervisor_may_read_but_not_ingest(api: Api) -> None:
     assert (read[0], write[0]) == (200, 403)
 
 
+async def test_a_supervisor_may_not_reload_the_routing_file(api: Api) -> None:
+    assert (await api.call("POST", "/v1/config/reload", key="supervisor-key"))[0] == 403
+
+
 async def test_an_agent_may_set_its_own_status(api: Api) -> None:
     await _agent(api, "a1")
     body = {"status": "break"}

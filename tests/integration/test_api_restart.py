@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from router import events as e
 from router.decisions import Decision
 from tests.integration.api_kit import next_frame, start_api, stop_api
+from tests.integration.test_api_reload import NO_BILLING
 
 
 async def test_contacts_waiting_at_a_restart_are_routed_after_it(client: aioredis.Redis) -> None:
@@ -45,6 +46,20 @@ async def test_an_agent_keeps_its_assignment_across_a_restart(client: aioredis.R
     finally:
         await stop_api(api)
     assert (status, answer["state"]) == (200, "done")
+
+
+async def test_a_restart_on_a_file_without_an_agents_skill_keeps_the_agent(
+    client: aioredis.Redis,
+) -> None:
+    api = await start_api(client)
+    await api.agent("a1", {"en": 3, "billing": 2})
+    await stop_api(api)
+    api = await start_api(client, edits=NO_BILLING)
+    try:
+        skills = (await api.call("GET", "/v1/agents/a1"))[1]["skills"]
+    finally:
+        await stop_api(api)
+    assert skills == {"en": 3}
 
 
 async def test_an_agent_keeps_its_name_across_a_restart(client: aioredis.Redis) -> None:

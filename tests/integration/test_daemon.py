@@ -21,7 +21,8 @@ import orjson
 import pytest
 
 from bench.load_proc import free_port
-from tests.integration.api_kit import ROUTING, next_frame
+from tests.integration.api_kit import ROUTING, edited, next_frame
+from tests.integration.test_api_reload import NO_BILLING
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = [sys.executable, "-m", "router", "run", "-c"]
@@ -44,10 +45,10 @@ class Daemon:
             "ROUTERD_DATA_DIR": str(self.folder / "data"),
         }
         env.pop("ROUTERD_REDIS_URL", None)
-        self.proc = subprocess.Popen(
-            [*RUN, str(self.config)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        with (self.folder / "routerd.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [*RUN, str(self.config)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log
+            )
         deadline = time.monotonic() + 30
         while not self._healthy():
             assert self.proc.poll() is None, "routerd exited"
@@ -159,3 +160,38 @@ def test_a_missing_routing_file_is_refused(tmp_path: Path) -> None:
         [*RUN, missing], check=False, cwd=ROOT, capture_output=True, text=True, timeout=30
     )
     assert run.returncode == 2 and "no such file" in run.stderr
+
+
+def _hang_up_until(daemon: Daemon, queues: list[str]) -> list[str]:
+    """Send SIGHUP, then the queues the daemon routes once they are `queues` (or time is up)."""
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    shown: list[str] = []
+    while time.monotonic() < deadline:
+        answer = daemon.call("GET", "/v1/config")[1]
+        shown = answer["queues"] if isinstance(answer, dict) else []
+        if shown == queues:
+            break
+        time.sleep(0.05)
+    return shown
+
+
+def test_sighup_puts_the_edited_routing_file_in_force(daemon: Daemon) -> None:
+    daemon.config.write_text(edited(daemon.config.read_text(), NO_BILLING))
+    assert _hang_up_until(daemon, ["support"]) == ["support"]
+
+
+def test_sighup_with_a_bad_routing_file_keeps_the_old_one(daemon: Daemon) -> None:
+    daemon.config.write_text(daemon.config.read_text().replace("15s", "15 parsecs"))
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGHUP)
+    log = daemon.folder / "routerd.log"
+    deadline = time.monotonic() + 10
+    while b"routing_file_refused" not in log.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    refused = b"routing_file_refused" in log.read_bytes()
+    answer = daemon.call("GET", "/v1/config")[1]
+    assert (refused, isinstance(answer, dict) and answer["queues"]) == (
+        True, ["support", "billing"],
+    )  # fmt: skip

@@ -1,0 +1,176 @@
+"""A new routing file while routerd runs: put in force whole, or refused with the old one kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from router import events as e
+from router.config import load_config_text
+from router.errors import ReloadRefused, Unavailable
+from tests.integration.api_kit import ROUTING, Api, edited, next_frame, start_api, stop_api
+
+FIFTEEN_S = [("OFFER_TIMEOUT", "15s")]
+# Billing takes any English speaker: the waiting invoice contacts find an agent.
+BILLING_IN_ENGLISH = [("    skills: {billing: 2}\n", "    skills: {en: 1}\n")]
+# Billing takes no chats: the chats waiting there would have nowhere to go.
+BILLING_BY_VOICE_ONLY = [
+    ("  billing:\n    channels: [voice, chat]", "  billing:\n    channels: [voice]"),
+    ("when: {keywords: [invoice]}", "when: {keywords: [invoice], channel: [voice]}"),
+]
+# Billing, its skill and its rule gone: invoices go to support.
+NO_BILLING = [
+    ("  billing:\n    channels: [voice, chat]\n    skills: {billing: 2}\n"
+     "    service_level: 80% within 20s\n", ""),
+    ("  billing: {description: Invoices and payments}\n", ""),
+    ("  rules:\n    - name: invoices\n      when: {keywords: [invoice]}\n      queue: billing\n",
+     "  rules: []\n"),
+]  # fmt: skip
+
+
+@pytest.fixture
+async def api(client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[Api]:
+    started = await start_api(client, routing_file=tmp_path / "routing.yaml")
+    try:
+        yield started
+    finally:
+        await stop_api(started)
+
+
+def rewrite(api: Api, edits: list[tuple[str, str]]) -> None:
+    """Change the routing file the API was started from."""
+    path = Path(api.router.config.source)
+    path.write_text(edited(path.read_text(), edits))
+
+
+async def test_a_reload_routes_the_waiting_contacts_by_the_new_file(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="chat", text="my invoice")  # billing: no one has the skill
+    rewrite(api, BILLING_IN_ENGLISH)
+    assert (await api.call("POST", "/v1/config/reload"))[0] == 200
+    assert (await next_frame(ws, "offer"))["interaction_id"] == ix
+
+
+async def test_a_reload_classifies_new_contacts_by_the_new_rules(api: Api) -> None:
+    await api.contact(channel="chat", text="my invoice")  # classified by the old rules
+    rewrite(api, [*BILLING_IN_ENGLISH, ("keywords: [invoice]", "keywords: [refund]")])
+    await api.call("POST", "/v1/config/reload")
+    ix = await api.contact(channel="chat", text="my invoice")
+    assert (await api.call("GET", f"/v1/interactions/{ix}"))[1]["queue"] == "support"
+
+
+async def test_the_config_shows_the_file_in_force(api: Api) -> None:
+    rewrite(api, NO_BILLING)
+    await api.call("POST", "/v1/config/reload")
+    status, shown = await api.call("GET", "/v1/config")
+    assert (status, shown["queues"], shown["skills"]) == (200, ["support"], ["en"])
+
+
+async def test_an_invalid_file_is_refused_with_its_file_line_and_reason(api: Api) -> None:
+    rewrite(api, [("    skills: {en: 1}\n", "    skills: {french: 1}\n")])  # line 15
+    status, answer = await api.call("POST", "/v1/config/reload")
+    (problem,) = answer["error"]["problems"]
+    source = api.router.config.source
+    assert (status, answer["error"]["code"], problem["file"], problem["line"]) == (
+        422, "invalid_routing_file", source, 15,
+    )  # fmt: skip
+
+
+async def test_after_a_refused_file_the_old_one_routes_on(api: Api) -> None:
+    rewrite(api, [("    skills: {en: 1}\n", "    skills: {french: 1}\n")])
+    await api.call("POST", "/v1/config/reload")
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="chat", text="hello")
+    assert (await next_frame(ws, "offer"))["interaction_id"] == ix
+
+
+async def test_a_missing_file_is_refused_and_named(api: Api) -> None:
+    Path(api.router.config.source).unlink()
+    status, answer = await api.call("POST", "/v1/config/reload")
+    assert (status, answer["error"]["problems"][0]["file"]) == (422, api.router.config.source)
+
+
+async def test_a_file_that_would_strand_a_waiting_contact_is_refused(api: Api) -> None:
+    ix = await api.contact(channel="chat", text="my invoice")  # waits in billing
+    rewrite(api, BILLING_BY_VOICE_ONLY)
+    status, answer = await api.call("POST", "/v1/config/reload")
+    assert (status, answer["error"]["code"], ix in answer["error"]["message"]) == (
+        409, "conflict", True,
+    )  # fmt: skip
+
+
+async def test_a_contact_a_refused_file_would_strand_is_still_routed(api: Api) -> None:
+    ix = await api.contact(channel="chat", text="my invoice")
+    rewrite(api, BILLING_BY_VOICE_ONLY)
+    await api.call("POST", "/v1/config/reload")
+    await api.agent("b1", {"billing": 2}, status="break")
+    ws = await api.stream("b1")
+    await api.call("POST", "/v1/agents/b1/status", {"status": "available"})
+    assert (await next_frame(ws, "offer"))["interaction_id"] == ix
+
+
+async def test_another_tenant_is_refused(api: Api) -> None:
+    rewrite(api, [("tenant: api", "tenant: other")])
+    status, answer = await api.call("POST", "/v1/config/reload")
+    assert (status, answer["error"]["message"].startswith("tenant:")) == (409, True)
+
+
+async def test_an_agents_skill_the_new_file_lacks_is_named_and_set_aside(api: Api) -> None:
+    await api.agent("a1", {"en": 3, "billing": 2})
+    rewrite(api, NO_BILLING)
+    status, answer = await api.call("POST", "/v1/config/reload")
+    skills = (await api.call("GET", "/v1/agents/a1"))[1]["skills"]
+    assert (status, answer["trimmed"], skills) == (200, {"a1": ["skills.billing"]}, {"en": 3})
+
+
+async def test_a_file_that_gives_the_skill_back_gives_it_back_to_the_agent(api: Api) -> None:
+    await api.agent("a1", {"en": 3, "billing": 2})
+    text = Path(api.router.config.source).read_text()
+    rewrite(api, NO_BILLING)
+    await api.call("POST", "/v1/config/reload")
+    Path(api.router.config.source).write_text(text)
+    await api.call("POST", "/v1/config/reload")
+    assert (await api.call("GET", "/v1/agents/a1"))[1]["skills"] == {"en": 3, "billing": 2}
+
+
+async def test_a_changed_listen_address_waits_for_a_restart(api: Api) -> None:
+    rewrite(api, [("tenant: api\n", "tenant: api\nserver: {listen: '127.0.0.1:9999'}\n")])
+    answer = (await api.call("POST", "/v1/config/reload"))[1]
+    assert answer["restart_needed"] == ["server.listen"]
+
+
+async def test_an_offer_made_before_the_reload_can_be_accepted_after_it(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    await api.contact(channel="chat", text="hello")
+    offer = await next_frame(ws, "offer")
+    rewrite(api, NO_BILLING)
+    await api.call("POST", "/v1/config/reload")
+    assert (await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept"))[0] == 200
+
+
+async def test_a_contact_classified_by_the_old_file_into_a_gone_queue_is_not_stored(
+    api: Api,
+) -> None:
+    new = load_config_text(edited(ROUTING, [*FIFTEEN_S, *NO_BILLING]), "new")
+    arrival = e.InteractionArrived("late", "chat", "billing", None, {})
+    reload = asyncio.create_task(api.router.reload(new))
+    await asyncio.sleep(0)  # the reload is queued first: the loop takes it before the contact
+    ingest = asyncio.create_task(api.router.ingest(arrival, {"channel": "chat"}, None))
+    await reload
+    with pytest.raises(Unavailable):
+        await ingest
+    assert await api.redis.exists(api.router.store.keys.interaction("late")) == 0
+
+
+async def test_a_reload_of_another_tenant_changes_nothing_in_the_router(api: Api) -> None:
+    other = load_config_text(edited(ROUTING, [*FIFTEEN_S, ("tenant: api", "tenant: other")]), "o")
+    with pytest.raises(ReloadRefused):
+        await api.router.reload(other)
+    assert api.router.config.tenant == "api"
