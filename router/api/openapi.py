@@ -22,6 +22,19 @@ ERROR = {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
                 "field": {"type": ["string", "null"]},
+                "problems": {
+                    "description": "a refused routing file: every problem, where it is",
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "file": {"type": "string"},
+                            "line": {"type": "integer"},
+                            "field": {"type": ["string", "null"]},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
             },
             "required": ["code", "message"],
         }
@@ -65,6 +78,8 @@ def _operation(route: Route) -> dict[str, Any]:
             "503": {"description": "Redis unreachable; retry after Retry-After", **error},
         },
     }
+    for status, description in route.refusals:
+        op["responses"][str(status)] = {"description": description, **error}
     if route.roles is not None:
         op["security"] = [{"apiKey": []}]
         op["x-roles"] = sorted(route.roles)

@@ -30,6 +30,7 @@ class Route:
     body: type | None = None
     owner: Owner | None = None
     created: bool = False  # answers 201
+    refusals: tuple[tuple[int, str], ...] = ()  # answers beside the ones every route may give
 
 
 def _r(*roles: str) -> frozenset[str]:
@@ -73,7 +74,8 @@ ROUTES = (
     Route("GET", "/v1/config", routing_file.show,
           "The routing file in force: its source, tenant, channels, skills, queues, rules", READ),
     Route("POST", "/v1/config/reload", routing_file.reload,
-          "Read the routing file again and route by it; refused, the old one stays", ADMIN),
+          "Read the routing file again and route by it; refused, the old one stays", ADMIN,
+          refusals=((422, "The file is invalid: every problem, with its file and line"),)),
     Route("GET", "/healthz", queues.healthz, "Redis reachable and engine routing", None),
     Route("GET", "/metrics", queues.metrics, "Prometheus metrics", None),
 )  # fmt: skip

@@ -175,6 +175,11 @@ async def test_the_openapi_document_has_the_contact_body(api: Api) -> None:
     assert set(schema["required"]) == {"channel", "customer"}
 
 
+async def test_the_openapi_document_names_the_refusal_of_a_routing_file(api: Api) -> None:
+    _, doc = await api.call("GET", "/v1/openapi.json")
+    assert "422" in doc["paths"]["/v1/config/reload"]["post"]["responses"]
+
+
 async def _assigned(api: Api, agent: str, **contact: str) -> str:
     ws = await api.stream(agent)
     ix = await api.contact(**contact)
