@@ -128,15 +128,17 @@ class Router(Turns):
             old, self.config = self.config, config
             self.store.reconfigure(config)
             warn(rebuilt)
-            await self._swap(engine, rebuilt)
             self._jobs = [job for job in self._jobs if self._still_routed(job)]
+            # In force from here: if Redis fails under the first commit, the outage's rebuild
+            # is under the new file too. The caller hears once the engine is swapped in.
+            done.set_result(Reloaded(config.source, len(engine.tasks), len(engine.roster),
+                                     rebuilt.trimmed, restart_needed(old, config),
+                                     round(time.monotonic() - began, 3)))  # fmt: skip
+            await self._swap(engine, rebuilt)
         except BaseException as err:
             if not done.done():
                 done.set_exception(err)
             raise
-        took = round(time.monotonic() - began, 3)
-        done.set_result(Reloaded(config.source, len(engine.tasks), len(engine.roster),
-                                 rebuilt.trimmed, restart_needed(old, config), took))  # fmt: skip
 
     async def _drain(self) -> None:
         """Route the contacts on the wire and wait for every commit: then Redis holds all
