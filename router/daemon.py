@@ -106,7 +106,7 @@ class Daemon:
     async def reload(self) -> None:
         """Read the routing file again and route by it; if refused, the old one stays."""
         if self.router is None or not self.router.ready:
-            log.warning("routing_file_not_reloaded", reason="routing is not running yet")
+            log.warning("routing_file_not_reloaded", reason="not routing: starting, or no Redis")
             return
         try:
             await reload_file(self.router, self.router.config.source)
