@@ -50,16 +50,20 @@ def check_tenant(old: RoutingConfig, new: RoutingConfig) -> None:
         )
 
 
-def check_kept(rebuilt: Rebuilt, routed: dict[str, Any]) -> None:
-    """Refuse a file under which interactions routed now (keys of `routed`) would be left
-    out; those that were left out already do not count against it."""
+def check_kept(rebuilt: Rebuilt, routed: dict[str, Any]) -> ReloadRefused | None:
+    """The refusal of a file under which interactions routed now (keys of `routed`) would be
+    left out, if it would; those that were left out already do not count against it.
+
+    Returned, not raised: a raised error's traceback would keep `rebuilt` alive with the
+    caller's frame."""
     for reason, ids in rebuilt.left_out.items():
         lost = [ix for ix in ids if ix in routed]
         if lost:
-            raise ReloadRefused(
+            return ReloadRefused(
                 f"the new file would leave {len(lost)} live interaction(s) unrouted ({reason}):"
                 f" {', '.join(lost[:NAMED])}"
             )
+    return None
 
 
 def restart_needed(old: RoutingConfig, new: RoutingConfig) -> list[str]:

@@ -8,7 +8,7 @@ import asyncio
 import gc
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
@@ -18,7 +18,7 @@ from router import events as e
 from router.clock import Clock, wall_clock
 from router.config.model import RoutingConfig
 from router.engine import Engine
-from router.errors import ReloadRefused, RouterdError, Unavailable
+from router.errors import RouterdError, Unavailable
 from router.jobs import Job, Publisher
 from router.rebuild import Rebuilt, rebuild, warn
 from router.reload import Reloaded, check_kept, check_tenant, restart_needed
@@ -72,7 +72,8 @@ class Router(Turns):
         began = time.monotonic()
         engine, rebuilt = await self._read(self.config)
         warn(rebuilt)
-        await self._swap(engine, rebuilt)
+        self._install(engine, rebuilt)
+        await self._run(self._decided(rebuilt.decisions))
         self.ready = True
         log.info("engine_rebuilt", interactions=len(self.engine.tasks),
                  agents=len(self.engine.roster),
@@ -90,14 +91,14 @@ class Router(Turns):
         finally:
             gc.enable()
 
-    async def _swap(self, engine: Engine, rebuilt: Rebuilt) -> None:
-        # Swapped only once whole: requests read the engine while it is being rebuilt.
+    def _install(self, engine: Engine, rebuilt: Rebuilt) -> None:
+        """Swap the rebuilt engine in (whole: requests read the engine while it is rebuilt)."""
         old, self.engine, self.committer.held = self.engine, engine, rebuilt.held
+        self.stats.forget_board()  # a wallboard's last figures would keep the old engine
         if old.tasks or len(old.roster):  # not the empty one of a start
             del old
             gc.collect()  # the old engine's cycles: frozen with the new one, never freed
         gc.freeze()
-        await self._run(self._decided(rebuilt.decisions))
 
     async def reload(self, config: RoutingConfig) -> Reloaded:
         """Route by `config` from the next turn on, the engine rebuilt from Redis under it;
@@ -111,41 +112,47 @@ class Router(Turns):
         self._wake.set()
         return await done
 
-    async def _reload(self, config: RoutingConfig, done: asyncio.Future[Reloaded]) -> None:
-        """One turn: Redis brought up to date, read under `config`, and swapped in if whole."""
+    async def _reload(
+        self, config: RoutingConfig, done: asyncio.Future[Reloaded], taken: list[Job]
+    ) -> None:
+        """One turn: Redis brought up to date, read under `config`, and swapped in if whole.
+        The contacts routed on the way join `taken`, so that a turn that fails answers them."""
         began = time.monotonic()
         try:
-            await self._drain()
+            await self._drain(taken)
             engine, rebuilt = await self._read(config)
-            try:
-                check_kept(rebuilt, self.engine.tasks)
-            except ReloadRefused as err:
+            refused = check_kept(rebuilt, self.engine.tasks)
+            if refused is not None:
                 del engine, rebuilt
                 gc.collect()  # what the refused engine made, before it is frozen with the rest
                 gc.freeze()
-                done.set_exception(err)
+                _settle(done, refused)
                 return
             old, self.config = self.config, config
             self.store.reconfigure(config)
             warn(rebuilt)
             self._jobs = [job for job in self._jobs if self._still_routed(job)]
+            self._install(engine, rebuilt)
             # In force from here: if Redis fails under the first commit, the outage's rebuild
-            # is under the new file too. The caller hears once the engine is swapped in.
-            done.set_result(Reloaded(config.source, len(engine.tasks), len(engine.roster),
-                                     rebuilt.trimmed, restart_needed(old, config),
-                                     round(time.monotonic() - began, 3)))  # fmt: skip
-            await self._swap(engine, rebuilt)
+            # is under the new file too.
+            _settle(done, Reloaded(config.source, len(engine.tasks), len(engine.roster),
+                                   rebuilt.trimmed, restart_needed(old, config),
+                                   round(time.monotonic() - began, 3)))  # fmt: skip
+            await self._run(self._decided(rebuilt.decisions))
         except BaseException as err:
-            if not done.done():
-                done.set_exception(err)
+            _settle(done, err)
             raise
 
-    async def _drain(self) -> None:
-        """Route the contacts on the wire and wait for every commit: then Redis holds all
-        that the engine knows."""
+    async def _drain(self, taken: list[Job]) -> None:
+        """Route the contacts on the wire (they join `taken`) and wait for every commit: then
+        Redis holds all that the engine knows."""
         while self._intake:
             await asyncio.wait([self._intake[0].sent])
-            await self._step([])
+            step: list[Job] = []
+            try:
+                await self._step(step)
+            finally:
+                taken += step
         while self._in_flight:
             await self._in_flight[-1]
 
@@ -202,19 +209,19 @@ class Router(Turns):
                 await self._sleep()
             jobs: list[Job] = []
             if self._reloads:
-                turn = self._reload(*self._reloads.popleft())
+                turn = self._reload(*self._reloads.popleft(), jobs)
             else:
                 jobs, self._jobs = self._jobs[:MAX_BATCH], self._jobs[MAX_BATCH:]
                 if not self._jobs:
                     self._wake.clear()
                 turn = self._step(jobs)
-            try:
-                await turn
-            except REDIS_DOWN as err:
-                await self._outage([*jobs, *await self._settle()], err)
-            except Exception:  # the loop must outlive a bug in one turn
-                log.exception("routing_turn_failed", then="rebuild_from_redis")
-                await self._resync([*jobs, *await self._settle()])
+            failed = await _failure(turn)
+            if failed is not None:
+                stranded = [*jobs, *await self._settle()]
+                if isinstance(failed, REDIS_DOWN):
+                    await self._outage(stranded, failed)
+                else:
+                    await self._resync(stranded)
             if self._broken is not None:
                 stranded = await self._settle()
                 broken, self._broken = self._broken, None
@@ -223,7 +230,7 @@ class Router(Turns):
                 await self._resync(await self._settle())
         await self._settle()
         for _, done in self._reloads:
-            done.set_exception(Unavailable("routerd is stopping"))
+            _settle(done, Unavailable("routerd is stopping"))
 
     async def _resync(self, jobs: list[Job]) -> None:
         """Fail the turn's requests and rebuild the engine from Redis, the truth."""
@@ -259,6 +266,7 @@ class Router(Turns):
     async def _outage(self, jobs: list[Job], err: BaseException) -> None:
         """Fail what was in flight, wait for Redis, then rebuild from it and go on."""
         self.ready = False
+        err.with_traceback(None)  # a commit's frames, kept for the whole outage otherwise
         log.error("routing_paused", reason="redis_unreachable", error=str(err))
         for job in [*jobs, *self._jobs]:
             self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))
@@ -272,3 +280,26 @@ class Router(Turns):
                 return
             except REDIS_DOWN:
                 await asyncio.sleep(0.5)
+
+
+async def _failure(turn: Awaitable[None]) -> BaseException | None:
+    """Run a turn; what it raised, if anything, without its traceback: the recovery that follows
+    must not keep the failed turn's frames (a half-built engine, say) alive while it runs."""
+    try:
+        await turn
+    except REDIS_DOWN as err:
+        return err.with_traceback(None)
+    except Exception as err:  # the loop must outlive a bug in one turn
+        log.exception("routing_turn_failed", then="rebuild_from_redis")
+        return err.with_traceback(None)
+    return None
+
+
+def _settle(done: asyncio.Future[Reloaded], outcome: Reloaded | BaseException) -> None:
+    """Tell a reload's caller, unless it has gone (cancelled) or was told already."""
+    if done.done():
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)

@@ -114,6 +114,10 @@ class Stats:
             "occupancy": load / capacity if capacity else None,
         }
 
+    def forget_board(self) -> None:
+        """Drop the wallboards' last figures (and the engine they were read from)."""
+        self._board = None
+
     def wallboard(
         self, engine: Engine, now: float, max_age: float
     ) -> tuple[float, list[dict[str, Any]], dict[str, int]]:

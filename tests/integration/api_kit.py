@@ -53,6 +53,24 @@ presence: {lease: 60s}
 
 WAIT = 10.0
 
+# Edits of ROUTING for tests that change the routing file.
+FIFTEEN_S = [("OFFER_TIMEOUT", "15s")]
+# Billing takes any English speaker: the waiting invoice contacts find an agent.
+BILLING_IN_ENGLISH = [("    skills: {billing: 2}\n", "    skills: {en: 1}\n")]
+# Billing takes no chats: the chats waiting there would have nowhere to go.
+BILLING_BY_VOICE_ONLY = [
+    ("  billing:\n    channels: [voice, chat]", "  billing:\n    channels: [voice]"),
+    ("when: {keywords: [invoice]}", "when: {keywords: [invoice], channel: [voice]}"),
+]
+# Billing, its skill and its rule gone: invoices go to support.
+NO_BILLING = [
+    ("  billing:\n    channels: [voice, chat]\n    skills: {billing: 2}\n"
+     "    service_level: 80% within 20s\n", ""),
+    ("  billing: {description: Invoices and payments}\n", ""),
+    ("  rules:\n    - name: invoices\n      when: {keywords: [invoice]}\n      queue: billing\n",
+     "  rules: []\n"),
+]  # fmt: skip
+
 
 @dataclass
 class Api:
@@ -162,10 +180,7 @@ async def start_api(
         step = f"escalation: [{{after: {relax_billing_after}, relax_skills: {{billing: 1}}}}]"
         edits.append(("    skills: {billing: 2}\n", f"    skills: {{billing: 2}}\n    {step}\n"))
     if billing_voice_only:
-        edits += [
-            ("  billing:\n    channels: [voice, chat]", "  billing:\n    channels: [voice]"),
-            ("when: {keywords: [invoice]}", "when: {keywords: [invoice], channel: [voice]}"),
-        ]
+        edits += BILLING_BY_VOICE_ONLY
     text = edited(ROUTING, edits)
     if routing_file is None:
         config = load_config_text(text, "api.yaml")

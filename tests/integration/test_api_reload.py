@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from router import events as e
 from router.config import load_config_text
 from router.errors import ReloadRefused, Unavailable
-from tests.integration.api_kit import ROUTING, Api, edited, next_frame, start_api, stop_api
-
-FIFTEEN_S = [("OFFER_TIMEOUT", "15s")]
-# Billing takes any English speaker: the waiting invoice contacts find an agent.
-BILLING_IN_ENGLISH = [("    skills: {billing: 2}\n", "    skills: {en: 1}\n")]
-# Billing takes no chats: the chats waiting there would have nowhere to go.
-BILLING_BY_VOICE_ONLY = [
-    ("  billing:\n    channels: [voice, chat]", "  billing:\n    channels: [voice]"),
-    ("when: {keywords: [invoice]}", "when: {keywords: [invoice], channel: [voice]}"),
-]
-# Billing, its skill and its rule gone: invoices go to support.
-NO_BILLING = [
-    ("  billing:\n    channels: [voice, chat]\n    skills: {billing: 2}\n"
-     "    service_level: 80% within 20s\n", ""),
-    ("  billing: {description: Invoices and payments}\n", ""),
-    ("  rules:\n    - name: invoices\n      when: {keywords: [invoice]}\n      queue: billing\n",
-     "  rules: []\n"),
-]  # fmt: skip
+from router.transitions import Arg
+from tests.integration.api_kit import (
+    BILLING_BY_VOICE_ONLY,
+    BILLING_IN_ENGLISH,
+    FIFTEEN_S,
+    NO_BILLING,
+    ROUTING,
+    Api,
+    edited,
+    next_frame,
+    start_api,
+    stop_api,
+)
 
 
 @pytest.fixture
@@ -174,3 +174,68 @@ async def test_a_reload_of_another_tenant_changes_nothing_in_the_router(api: Api
     with pytest.raises(ReloadRefused):
         await api.router.reload(other)
     assert api.router.config.tenant == "api"
+
+
+def _arrival(ident: str) -> e.InteractionArrived:
+    return e.InteractionArrived(ident, "chat", "support", None, {})
+
+
+FIELDS: dict[str, Arg] = {"channel": "chat", "customer": "c", "arrived_at": 0.0}
+
+
+async def test_contacts_on_their_way_to_redis_at_a_reload_are_answered_and_routed(
+    api: Api,
+) -> None:
+    new = load_config_text(edited(ROUTING, [*FIFTEEN_S, *BILLING_IN_ENGLISH]), "new")
+    ingests = [asyncio.create_task(api.router.ingest(_arrival(f"c{n}"), FIELDS, None))
+               for n in range(300)]  # fmt: skip
+    await asyncio.sleep(0)  # the contacts are handed in first
+    await api.router.reload(new)
+    answers = await asyncio.gather(*ingests)
+    routed = [a.id for a in answers if a.id in api.router.engine.tasks]
+    assert len(routed) == 300
+
+
+async def test_a_redis_failure_while_a_reload_routes_the_contacts_on_the_wire_answers_them(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, real = api.router.store, api.router.store.outcomes
+    failing = asyncio.Event()
+
+    async def outcomes(sent: Any, rerun: Any = None) -> Any:
+        if rerun is not None and failing.is_set():  # an intake batch, while the reload drains
+            raise RedisConnectionError("Redis went away")
+        return await real(sent, rerun=rerun)
+
+    monkeypatch.setattr(store, "outcomes", outcomes)
+    await api.redis.client_pause(300, all=False)  # holds the enqueues on the wire
+    ingests = [asyncio.create_task(api.router.ingest(_arrival(f"c{n}"), FIELDS, None))
+               for n in range(3)]  # fmt: skip
+    await asyncio.sleep(0.05)  # the loop has sent them
+    failing.set()
+    new = load_config_text(edited(ROUTING, FIFTEEN_S), "new")
+    with contextlib.suppress(RedisConnectionError, Unavailable):
+        await api.router.reload(new)
+    failing.clear()
+    _, pending = await asyncio.wait(ingests, timeout=5)
+    assert not pending
+
+
+async def test_a_reload_whose_caller_went_away_ends_without_a_failed_turn(
+    api: Api,
+) -> None:
+    new = load_config_text(edited(ROUTING, [*FIFTEEN_S, *NO_BILLING]), "new")
+    reload = asyncio.create_task(api.router.reload(new))
+    await asyncio.sleep(0)  # queued
+    reload.cancel()
+    with structlog.testing.capture_logs() as logs:
+        await api.router.submit(e.Tick())  # a turn after the reload's
+    assert [line["event"] for line in logs if line["log_level"] == "error"] == []
+
+
+async def test_the_engine_a_reload_replaced_is_freed_with_a_wallboard_open(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    api.router.stats.wallboard(api.router.engine, api.router.clock(), 1.0)
+    old = weakref.ref(api.router.engine)
+    await api.router.reload(load_config_text(edited(ROUTING, FIFTEEN_S), "same"))
+    assert old() is None

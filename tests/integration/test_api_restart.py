@@ -9,8 +9,7 @@ import redis.asyncio as aioredis
 
 from router import events as e
 from router.decisions import Decision
-from tests.integration.api_kit import next_frame, start_api, stop_api
-from tests.integration.test_api_reload import NO_BILLING
+from tests.integration.api_kit import NO_BILLING, next_frame, start_api, stop_api
 
 
 async def test_contacts_waiting_at_a_restart_are_routed_after_it(client: aioredis.Redis) -> None:

@@ -21,8 +21,7 @@ import orjson
 import pytest
 
 from bench.load_proc import free_port
-from tests.integration.api_kit import ROUTING, edited, next_frame
-from tests.integration.test_api_reload import NO_BILLING
+from tests.integration.api_kit import NO_BILLING, ROUTING, edited, next_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = [sys.executable, "-m", "router", "run", "-c"]
@@ -183,7 +182,9 @@ def test_sighup_puts_the_edited_routing_file_in_force(daemon: Daemon) -> None:
 
 
 def test_sighup_with_a_bad_routing_file_keeps_the_old_one(daemon: Daemon) -> None:
-    daemon.config.write_text(daemon.config.read_text().replace("15s", "15 parsecs"))
+    # Billing gone too: had the bad file been taken, the queues shown would change.
+    bad = edited(daemon.config.read_text(), NO_BILLING).replace("15s", "15 parsecs")
+    daemon.config.write_text(bad)
     assert daemon.proc is not None
     daemon.proc.send_signal(signal.SIGHUP)
     log = daemon.folder / "routerd.log"
