@@ -196,3 +196,12 @@ def test_sighup_with_a_bad_routing_file_keeps_the_old_one(daemon: Daemon) -> Non
     assert (refused, isinstance(answer, dict) and answer["queues"]) == (
         True, ["support", "billing"],
     )  # fmt: skip
+
+
+def test_sighup_while_stopping_does_not_cut_the_shutdown_short(daemon: Daemon) -> None:
+    _contact(daemon)
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.02)  # inside the shutdown, which stops the private Redis last
+    daemon.proc.send_signal(signal.SIGHUP)
+    assert daemon.proc.wait(timeout=30) == 0
