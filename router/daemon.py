@@ -109,7 +109,7 @@ class Daemon:
             log.warning("routing_file_not_reloaded", reason="not routing: starting, or no Redis")
             return
         try:
-            await reload_file(self.router, self.router.config.source)
+            await reload_file(self.router)
         except (ConfigError, ReloadRefused):
             pass  # logged by the reload; the file in force stays
         except (Unavailable, *REDIS_DOWN) as err:

@@ -121,22 +121,22 @@ def _agent(
     skills: dict[str, int] = orjson.loads(f.get("skills", "{}"))
     groups: list[str] = orjson.loads(f.get("groups", "[]"))
     caps = {k[4:]: int(v) for k, v in f.items() if k.startswith("cap:")}
+    known_skills = {s: level for s, level in skills.items() if s in config.skills}
+    known_groups = [g for g in groups if g in config.groups]
+    known_caps = {c: cap for c, cap in caps.items() if c in config.channels}
     gone = [
-        *(f"skills.{s}" for s in skills if s not in config.skills),
-        *(f"groups.{g}" for g in groups if g not in config.groups),
-        *(f"caps.{c}" for c in caps if c not in config.channels),
+        *(f"skills.{s}" for s in skills if s not in known_skills),
+        *(f"groups.{g}" for g in groups if g not in known_groups),
+        *(f"caps.{c}" for c in caps if c not in known_caps),
     ]
     if gone:
         trimmed[agent_id] = gone
-        skills = {s: level for s, level in skills.items() if s in config.skills}
-        groups = [g for g in groups if g in config.groups]
-        caps = {c: cap for c, cap in caps.items() if c in config.channels}
     return {
         "id": agent_id,
-        "skills": skills,
-        "groups": groups,
+        "skills": known_skills,
+        "groups": known_groups,
         "capacity": int(f.get("capacity", config.agent_capacity)),
-        "caps": caps,
+        "caps": known_caps,
         "status": status,
         "lease_until": now + config.presence_lease if status != "offline" else 0.0,
         "idle_since": now,

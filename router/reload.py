@@ -75,9 +75,10 @@ def restart_needed(old: RoutingConfig, new: RoutingConfig) -> list[str]:
     ]
 
 
-async def reload_file(router: Router, path: str) -> Reloaded:
-    """Read the routing file at `path` again and put it in force; ConfigError or ReloadRefused
+async def reload_file(router: Router) -> Reloaded:
+    """Read the router's routing file again and put it in force; ConfigError or ReloadRefused
     leave the file in force as it is."""
+    path = router.config.source
     try:
         config = await asyncio.to_thread(_read, path)
         done = await router.reload(config)

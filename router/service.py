@@ -94,7 +94,6 @@ class Router(Turns):
     def _install(self, engine: Engine, rebuilt: Rebuilt) -> None:
         """Swap the rebuilt engine in (whole: requests read the engine while it is rebuilt)."""
         old, self.engine, self.committer.held = self.engine, engine, rebuilt.held
-        self.stats.forget_board()  # a wallboard's last figures would keep the old engine
         if old.tasks or len(old.roster):  # not the empty one of a start
             del old
             gc.collect()  # the old engine's cycles: frozen with the new one, never freed
@@ -266,7 +265,6 @@ class Router(Turns):
     async def _outage(self, jobs: list[Job], err: BaseException) -> None:
         """Fail what was in flight, wait for Redis, then rebuild from it and go on."""
         self.ready = False
-        err.with_traceback(None)  # a commit's frames, kept for the whole outage otherwise
         log.error("routing_paused", reason="redis_unreachable", error=str(err))
         for job in [*jobs, *self._jobs]:
             self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,8 +38,9 @@ class Stats:
     queues: dict[str, QueueCounters] = field(default_factory=dict)
     ingested: int = 0
     decisions: Counter[str] = field(default_factory=Counter)
-    # The wallboards' last figures: (engine, when, queue figures, agents by status).
-    _board: tuple[Engine, float, list[dict[str, Any]], dict[str, int]] | None = None
+    # The wallboards' last figures: (engine, when, queue figures, agents by status). The engine
+    # is weakly held: a rebuild's old engine must be freed with the collection that follows it.
+    _board: tuple[weakref.ref[Engine], float, list[dict[str, Any]], dict[str, int]] | None = None
 
     def observe(self, engine: Engine, dec: d.Decision, queue: str | None) -> None:
         """Count one committed decision (`queue` is the interaction's, when it has one)."""
@@ -114,10 +116,6 @@ class Stats:
             "occupancy": load / capacity if capacity else None,
         }
 
-    def forget_board(self) -> None:
-        """Drop the wallboards' last figures (and the engine they were read from)."""
-        self._board = None
-
     def wallboard(
         self, engine: Engine, now: float, max_age: float
     ) -> tuple[float, list[dict[str, Any]], dict[str, int]]:
@@ -125,9 +123,9 @@ class Stats:
         wallboard if that is less than `max_age` ago: one computation a tick, however many
         supervisors watch."""
         board = self._board
-        if board is None or board[0] is not engine or not 0 <= now - board[1] < max_age:
+        if board is None or board[0]() is not engine or not 0 <= now - board[1] < max_age:
             board = self._board = (
-                engine,
+                weakref.ref(engine),
                 now,
                 self.queue_figures(engine, now),
                 self.agent_figures(engine),

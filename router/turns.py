@@ -138,7 +138,7 @@ class Turns:
         except REDIS_DOWN as err:
             for job in jobs:
                 self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))
-            self._broken = self._broken or err
+            self._broken = self._broken or err.with_traceback(None)  # kept through the outage
             self._wake.set()
             return
         except Exception:  # the loop must outlive a bug in one commit

@@ -26,6 +26,5 @@ async def show(request: web.Request) -> web.Response:
 
 async def reload(request: web.Request) -> web.Response:
     """Read the routing file again and route by it; refused (422 or 409), the old one stays."""
-    router = context(request).router
-    done = await reload_file(router, router.config.source)
+    done = await reload_file(context(request).router)
     return reply(done.as_json())
