@@ -139,7 +139,11 @@ class Router(Turns):
                                    round(time.monotonic() - began, 3)))  # fmt: skip
             await self._run(self._decided(rebuilt.decisions))
         except BaseException as err:
-            _settle(done, err)
+            # The caller gets the error without the loop's frames: they hold the engine half
+            # read when Redis failed. The turn's own failure is logged with them.
+            frames = err.__traceback__
+            _settle(done, err.with_traceback(None))
+            err.with_traceback(frames)
             raise
 
     async def _drain(self, taken: list[Job]) -> None:
@@ -244,7 +248,7 @@ class Router(Turns):
         try:
             await self._rebuild()
         except REDIS_DOWN as err:
-            await self._outage([], err)
+            await self._outage([], err.with_traceback(None))  # not kept through the outage
 
     async def _sleep(self) -> None:
         deadline = self.engine.next_deadline()
@@ -269,15 +273,20 @@ class Router(Turns):
         for job in [*jobs, *self._jobs]:
             self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))
         self._jobs = []
-        while not self._stopping:
-            try:
-                await self.store.client.ping()
-                await self._withdraw()
-                await self._rebuild()
-                log.info("routing_resumed")
-                return
-            except REDIS_DOWN:
-                await asyncio.sleep(0.5)
+        while not self._stopping and not await self._resumed():
+            await asyncio.sleep(0.5)
+
+    async def _resumed(self) -> bool:
+        """One try at going on after an outage: whether Redis answered and the engine was
+        rebuilt from it."""
+        try:
+            await self.store.client.ping()
+            await self._withdraw()
+            await self._rebuild()
+        except REDIS_DOWN:
+            return False  # and its traceback, which holds the engine half read, is let go
+        log.info("routing_resumed")
+        return True
 
 
 async def _failure(turn: Awaitable[None]) -> BaseException | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,8 +16,11 @@ import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from router import events as e
+from router import service
 from router.config import load_config_text
+from router.engine import Engine
 from router.errors import ReloadRefused, Unavailable
+from router.reload import reload_file
 from router.transitions import Arg
 from tests.integration.api_kit import (
     BILLING_BY_VOICE_ONLY,
@@ -239,3 +243,51 @@ async def test_the_engine_a_reload_replaced_is_freed_with_a_wallboard_open(api: 
     old = weakref.ref(api.router.engine)
     await api.router.reload(load_config_text(edited(ROUTING, FIFTEEN_S), "same"))
     assert old() is None
+
+
+def built_engines(monkeypatch: pytest.MonkeyPatch) -> list[weakref.ref[Engine]]:
+    """Weak references to every engine the router builds from now on."""
+    built: list[weakref.ref[Engine]] = []
+
+    def build(*args: Any) -> Engine:
+        engine = Engine(*args)
+        built.append(weakref.ref(engine))
+        return engine
+
+    monkeypatch.setattr(service, "Engine", build)
+    return built
+
+
+async def test_the_engine_a_refused_file_was_read_into_is_freed(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await api.contact(channel="chat", text="my invoice")  # waits in billing
+    rewrite(api, BILLING_BY_VOICE_ONLY)
+    built = built_engines(monkeypatch)
+    with pytest.raises(ReloadRefused) as refused:  # held, as a caller answering it holds it
+        await reload_file(api.router)
+    gc.collect()
+    assert (refused.type, [ref() is None for ref in built]) == (ReloadRefused, [True])
+
+
+async def test_an_engine_half_read_when_redis_failed_is_freed_during_the_outage(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = built_engines(monkeypatch)
+    redis_down, read = [True], service.rebuild
+
+    async def failing(engine: Engine, store: Any) -> Any:
+        if redis_down[0]:
+            raise RedisConnectionError("redis went away mid-read")
+        return await read(engine, store)
+
+    monkeypatch.setattr(service, "rebuild", failing)
+    with pytest.raises(RedisConnectionError) as failed:  # held, as a caller answering it holds it
+        await reload_file(api.router)
+    await asyncio.sleep(0.1)  # the outage waits to read again
+    gc.collect()
+    freed = [ref() is None for ref in built]  # the reload's read, and the outage's first try
+    redis_down[0] = False
+    while not api.router.ready:
+        await asyncio.sleep(0.05)
+    assert (failed.type, len(freed) > 1, all(freed)) == (RedisConnectionError, True, True)
