@@ -20,6 +20,7 @@ from router import service
 from router.config import load_config_text
 from router.engine import Engine
 from router.errors import ReloadRefused, Unavailable
+from router.rebuild import rebuild
 from router.reload import reload_file
 from router.transitions import Arg
 from tests.integration.api_kit import (
@@ -274,12 +275,12 @@ async def test_an_engine_half_read_when_redis_failed_is_freed_during_the_outage(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built = built_engines(monkeypatch)
-    redis_down, read = [True], service.rebuild
+    redis_down = [True]
 
     async def failing(engine: Engine, store: Any) -> Any:
         if redis_down[0]:
             raise RedisConnectionError("redis went away mid-read")
-        return await read(engine, store)
+        return await rebuild(engine, store)
 
     monkeypatch.setattr(service, "rebuild", failing)
     with pytest.raises(RedisConnectionError) as failed:  # held, as a caller answering it holds it
