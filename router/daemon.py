@@ -125,7 +125,8 @@ class Daemon:
                 return
             except REDIS_DOWN as err:
                 log.error("redis_unreachable_at_start", error=str(err), then="retry")
-                await asyncio.sleep(1.0)
+            # Not in the except: the error's frames hold the engine half read.
+            await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         """Stop listening, finish requests in flight, drain the router, close Redis."""

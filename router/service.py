@@ -9,6 +9,7 @@ import gc
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -140,10 +141,13 @@ class Router(Turns):
             await self._run(self._decided(rebuilt.decisions))
         except BaseException as err:
             # The caller gets the error without the loop's frames: they hold the engine half
-            # read when Redis failed. The turn's own failure is logged with them.
+            # read when Redis failed, for as long as the caller keeps the error.
             frames = err.__traceback__
-            _settle(done, err.with_traceback(None))
-            err.with_traceback(frames)
+            try:
+                _settle(done, err.with_traceback(None))
+            finally:
+                err.with_traceback(frames)  # for the turn's failure, which logs a bug's frames
+                del frames  # a local holding this frame's own traceback: a cycle
             raise
 
     async def _drain(self, taken: list[Job]) -> None:
@@ -221,14 +225,14 @@ class Router(Turns):
             failed = await _failure(turn)
             if failed is not None:
                 stranded = [*jobs, *await self._settle()]
-                if isinstance(failed, REDIS_DOWN):
+                if failed.redis_down:
                     await self._outage(stranded, failed)
                 else:
                     await self._resync(stranded)
             if self._broken is not None:
                 stranded = await self._settle()
                 broken, self._broken = self._broken, None
-                await self._outage(stranded, broken)
+                await self._outage(stranded, Failed(broken, redis_down=True))
             if self._diverged:
                 await self._resync(await self._settle())
         await self._settle()
@@ -245,10 +249,9 @@ class Router(Turns):
         self._last_resync = time.monotonic()
         for job in jobs:
             self._fail(job, Unavailable("routing state was rebuilt; retry"))
-        try:
-            await self._rebuild()
-        except REDIS_DOWN as err:
-            await self._outage([], err.with_traceback(None))  # not kept through the outage
+        failed = await self._rebuilt()
+        if failed is not None:
+            await self._outage([], failed)
 
     async def _sleep(self) -> None:
         deadline = self.engine.next_deadline()
@@ -266,39 +269,58 @@ class Router(Turns):
             log.info("unanswered_contacts_withdrawn", withdrawn=gone, doubtful=len(outcomes))
             self._doubtful = []
 
-    async def _outage(self, jobs: list[Job], err: BaseException) -> None:
-        """Fail what was in flight, wait for Redis, then rebuild from it and go on."""
+    async def _outage(self, jobs: list[Job], failed: Failed) -> None:
+        """Fail what was in flight, wait for Redis (or for a rebuild that works), then rebuild
+        from it and go on."""
         self.ready = False
-        log.error("routing_paused", reason="redis_unreachable", error=str(err))
+        reason = "redis_unreachable" if failed.redis_down else "rebuild_failed"
+        log.error("routing_paused", reason=reason, error=failed.error)
+        refusal = "redis is unreachable" if failed.redis_down else "routing state is rebuilding"
         for job in [*jobs, *self._jobs]:
-            self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))
+            self._fail(job, Unavailable(refusal, RETRY_AFTER))
         self._jobs = []
-        while not self._stopping and not await self._resumed():
+        while not self._stopping:
+            if await self._rebuilt(after_outage=True) is None:
+                log.info("routing_resumed")
+                return
             await asyncio.sleep(0.5)
 
-    async def _resumed(self) -> bool:
-        """One try at going on after an outage: whether Redis answered and the engine was
-        rebuilt from it."""
+    async def _rebuilt(self, *, after_outage: bool = False) -> Failed | None:
+        """Rebuild the engine from Redis (after an outage, once Redis answers, the 503s made
+        true first); what failed, if it did."""
         try:
-            await self.store.client.ping()
-            await self._withdraw()
+            if after_outage:
+                await self.store.client.ping()
+                await self._withdraw()
             await self._rebuild()
-        except REDIS_DOWN:
-            return False  # and its traceback, which holds the engine half read, is let go
-        log.info("routing_resumed")
-        return True
+        except REDIS_DOWN as err:
+            return Failed(str(err), redis_down=True)
+        except Exception as err:  # a bug in the rebuild: routing pauses and tries again
+            log.exception("routing_rebuild_failed", then="retry")
+            return Failed(str(err), redis_down=False)
+        return None
 
 
-async def _failure(turn: Awaitable[None]) -> BaseException | None:
-    """Run a turn; what it raised, if anything, without its traceback: the recovery that follows
-    must not keep the failed turn's frames (a half-built engine, say) alive while it runs."""
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """What a failed turn or rebuild leaves the loop: its error's text, not the error, whose
+    frames (an engine half read, say) the recovery that follows must not keep alive."""
+
+    error: str
+    redis_down: bool
+
+
+async def _failure(turn: Awaitable[None]) -> Failed | None:
+    """Run a turn; what failed, if it did."""
     try:
         await turn
     except REDIS_DOWN as err:
-        return err.with_traceback(None)
+        err.with_traceback(None)  # a reload's caller may hold the error: not these frames
+        return Failed(str(err), redis_down=True)
     except Exception as err:  # the loop must outlive a bug in one turn
         log.exception("routing_turn_failed", then="rebuild_from_redis")
-        return err.with_traceback(None)
+        err.with_traceback(None)
+        return Failed(str(err), redis_down=False)
     return None
 
 

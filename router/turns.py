@@ -66,7 +66,7 @@ class Turns:
         # Enqueues sent when Redis went away: answered 503, so undone if Redis ran them.
         self._doubtful: list[Op] = []
         self._in_flight: deque[asyncio.Task[None]] = deque()  # finishing commits, in order
-        self._broken: BaseException | None = None  # Redis failed under a commit in flight
+        self._broken: str | None = None  # Redis failed under a commit in flight: its error
         self._intake: deque[Intake] = deque()  # enqueues on the wire, in the order sent
 
     async def _step(self, jobs: list[Job]) -> None:
@@ -138,7 +138,7 @@ class Turns:
         except REDIS_DOWN as err:
             for job in jobs:
                 self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))
-            self._broken = self._broken or err.with_traceback(None)  # kept through the outage
+            self._broken = self._broken or str(err)
             self._wake.set()
             return
         except Exception:  # the loop must outlive a bug in one commit
