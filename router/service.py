@@ -34,6 +34,10 @@ log = structlog.get_logger("routerd.service")
 
 MAX_BATCH = 1024
 RESYNC_PAUSE = 1.0
+# Between tries at rebuilding while routing is paused: Redis is waited for at the first pause;
+# a rebuild that fails for another reason (a bug) is tried again less and less often.
+RETRY_PAUSE = 0.5
+MAX_RETRY_PAUSE = 8.0
 
 
 class Router(Turns):
@@ -279,15 +283,31 @@ class Router(Turns):
         for job in [*jobs, *self._jobs]:
             self._fail(job, Unavailable(refusal, RETRY_AFTER))
         self._jobs = []
+        while self._reloads:
+            _settle(self._reloads.popleft()[1], Unavailable(refusal, RETRY_AFTER))
+        pause = RETRY_PAUSE
         while not self._stopping:
-            if await self._rebuilt(after_outage=True) is None:
+            again = await self._rebuilt(after_outage=True)
+            if again is None:
                 log.info("routing_resumed")
                 return
-            await asyncio.sleep(0.5)
+            if not again.redis_down:
+                pause = min(2 * pause, MAX_RETRY_PAUSE)
+            await asyncio.sleep(pause)
 
     async def _rebuilt(self, *, after_outage: bool = False) -> Failed | None:
         """Rebuild the engine from Redis (after an outage, once Redis answers, the 503s made
         true first); what failed, if it did."""
+        failed = await self._try_rebuild(after_outage)
+        if failed is not None:
+            # The try's engine, half read, is garbage in reference cycles, which the daemon's
+            # collection policy may have frozen already: every try would leave one behind.
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+        return failed
+
+    async def _try_rebuild(self, after_outage: bool) -> Failed | None:
         try:
             if after_outage:
                 await self.store.client.ping()
@@ -315,11 +335,9 @@ async def _failure(turn: Awaitable[None]) -> Failed | None:
     try:
         await turn
     except REDIS_DOWN as err:
-        err.with_traceback(None)  # a reload's caller may hold the error: not these frames
         return Failed(str(err), redis_down=True)
     except Exception as err:  # the loop must outlive a bug in one turn
         log.exception("routing_turn_failed", then="rebuild_from_redis")
-        err.with_traceback(None)
         return Failed(str(err), redis_down=False)
     return None
 

@@ -20,6 +20,7 @@ from router import service
 from router.config import load_config_text
 from router.engine import Engine
 from router.errors import ReloadRefused, Unavailable
+from router.gc_policy import GcPolicy
 from router.rebuild import rebuild
 from router.reload import reload_file
 from router.transitions import Arg
@@ -293,14 +294,46 @@ async def test_an_engine_half_read_when_redis_failed_is_freed_during_the_outage(
     failing = rebuilds_failing(monkeypatch, lambda: RedisConnectionError("gone mid-read"))
     with pytest.raises(RedisConnectionError) as failed:  # held, as a caller answering it holds it
         await reload_file(api.router)
-    while len(built) < 2:  # the reload's read, then the outage's first try
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(until_built(built, 2), 5)  # the reload's read, the outage's first
     await asyncio.sleep(0.05)  # that try has failed: the outage waits to try again
     gc.collect()
     freed = [ref() is None for ref in built]
     failing.clear()
     await asyncio.wait_for(until_ready(api), 5)
     assert all(freed), (freed, failed)
+
+
+async def test_engines_half_read_are_freed_under_the_daemons_collection_policy(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = GcPolicy(asyncio.get_running_loop().call_soon)
+    policy.install()
+    try:
+        built = built_engines(monkeypatch)
+        failing = rebuilds_failing(monkeypatch, lambda: RedisConnectionError("gone mid-read"))
+        with pytest.raises(RedisConnectionError):
+            await reload_file(api.router)
+        await asyncio.wait_for(until_built(built, 3), 5)  # and two of the outage's tries
+        await asyncio.sleep(0.05)
+        kept = [ref() is not None for ref in built]  # no collection of the test's own
+        failing.clear()
+        await asyncio.wait_for(until_ready(api), 5)
+    finally:
+        policy.uninstall()
+    assert not any(kept), kept
+
+
+async def test_a_rebuild_that_fails_for_a_bug_pauses_routing(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = rebuilds_failing(monkeypatch, lambda: ValueError("a bug in the rebuild"))
+    with pytest.raises(ValueError):
+        await reload_file(api.router)  # the turn fails, and so does the resync's rebuild
+    await asyncio.sleep(0.2)
+    status, _ = await api.call("POST", "/v1/interactions", {"channel": "chat", "customer": "c"})
+    failing.clear()
+    await asyncio.wait_for(until_ready(api), 10)
+    assert status == 503
 
 
 async def test_a_rebuild_that_fails_for_a_bug_is_tried_again(
@@ -312,7 +345,7 @@ async def test_a_rebuild_that_fails_for_a_bug_is_tried_again(
     await asyncio.sleep(0.2)
     failing.clear()
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(until_ready(api), 5)
+        await asyncio.wait_for(until_ready(api), 10)
     assert api.router.ready
 
 
@@ -320,3 +353,9 @@ async def until_ready(api: Api) -> None:
     """Until routing goes on."""
     while not api.router.ready:
         await asyncio.sleep(0.05)
+
+
+async def until_built(built: list[weakref.ref[Engine]], n: int) -> None:
+    """Until the router has built `n` engines since `built_engines`."""
+    while len(built) < n:
+        await asyncio.sleep(0.01)
