@@ -323,13 +323,20 @@ async def test_engines_half_read_are_freed_under_the_daemons_collection_policy(
     assert not any(kept), kept
 
 
+async def paused_by_a_bug(api: Api, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """A reload whose rebuild fails for a bug, and so does the resync's after it: routing
+    pauses until the returned list is emptied."""
+    failing = rebuilds_failing(monkeypatch, lambda: ValueError("a bug in the rebuild"))
+    with pytest.raises(ValueError):
+        await reload_file(api.router)
+    await asyncio.sleep(0.2)
+    return failing
+
+
 async def test_a_rebuild_that_fails_for_a_bug_pauses_routing(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    failing = rebuilds_failing(monkeypatch, lambda: ValueError("a bug in the rebuild"))
-    with pytest.raises(ValueError):
-        await reload_file(api.router)  # the turn fails, and so does the resync's rebuild
-    await asyncio.sleep(0.2)
+    failing = await paused_by_a_bug(api, monkeypatch)
     status, _ = await api.call("POST", "/v1/interactions", {"channel": "chat", "customer": "c"})
     failing.clear()
     await asyncio.wait_for(until_ready(api), 10)
@@ -339,11 +346,7 @@ async def test_a_rebuild_that_fails_for_a_bug_pauses_routing(
 async def test_a_rebuild_that_fails_for_a_bug_is_tried_again(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    failing = rebuilds_failing(monkeypatch, lambda: ValueError("a bug in the rebuild"))
-    with pytest.raises(ValueError):
-        await reload_file(api.router)  # the turn fails, and so does the resync's rebuild
-    await asyncio.sleep(0.2)
-    failing.clear()
+    (await paused_by_a_bug(api, monkeypatch)).clear()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(until_ready(api), 10)
     assert api.router.ready
