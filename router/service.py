@@ -291,9 +291,9 @@ class Router(Turns):
             if again is None:
                 log.info("routing_resumed")
                 return
+            await asyncio.sleep(pause)
             if not again.redis_down:
                 pause = min(2 * pause, MAX_RETRY_PAUSE)
-            await asyncio.sleep(pause)
 
     async def _rebuilt(self, *, after_outage: bool = False) -> Failed | None:
         """Rebuild the engine from Redis (after an outage, once Redis answers, the 503s made

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -362,3 +363,38 @@ async def until_built(built: list[weakref.ref[Engine]], n: int) -> None:
     """Until the router has built `n` engines since `built_engines`."""
     while len(built) < n:
         await asyncio.sleep(0.01)
+
+
+async def test_a_rebuild_that_keeps_failing_for_a_bug_is_tried_less_and_less_often(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tries: list[float] = []
+
+    async def read(engine: Engine, store: Any) -> Any:
+        tries.append(time.monotonic())
+        raise ValueError("a bug in the rebuild")
+
+    monkeypatch.setattr(service, "rebuild", read)
+    with pytest.raises(ValueError):
+        await reload_file(api.router)
+    while len(tries) < 5:  # the reload's, the resync's, then three of the pause's
+        await asyncio.sleep(0.05)
+    monkeypatch.undo()
+    await asyncio.wait_for(until_ready(api), 10)
+    first, second = tries[3] - tries[2], tries[4] - tries[3]
+    assert second > 1.5 * first, tries
+
+
+async def test_a_reload_queued_when_routing_pauses_is_answered_503(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = rebuilds_failing(monkeypatch, lambda: RedisConnectionError("gone mid-read"))
+    first = asyncio.create_task(reload_file(api.router))
+    queued = asyncio.create_task(reload_file(api.router))  # behind it, while routing is ready
+    await asyncio.wait({first}, timeout=5)
+    await asyncio.wait({queued}, timeout=1)
+    answer = queued.exception() if queued.done() else None
+    failing.clear()
+    await asyncio.wait_for(until_ready(api), 5)
+    await asyncio.gather(first, queued, return_exceptions=True)
+    assert isinstance(answer, Unavailable), answer
