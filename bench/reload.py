@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
-import resource
 import statistics
 import tempfile
 import time
@@ -22,6 +22,7 @@ import uvloop
 
 from bench.engine import CENTER
 from bench.figures import QUEUES
+from bench.load_proc import peak_rss_mb
 from router import events as e
 from router.config import load_config_text
 from router.redis_client import connect
@@ -31,11 +32,6 @@ from router.store import Store
 from router.transitions import Arg
 
 BATCH = 2000  # contacts handed to the router at once
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def _fill(router: Router, contacts: int) -> None:
@@ -61,7 +57,7 @@ async def measure(contacts: int, rounds: int) -> dict[str, float]:
         try:
             await router.start()
             await _fill(router, contacts)
-            before = peak_rss_mb()
+            before = peak_rss_mb(os.getpid())
             took = []
             for _ in range(rounds):
                 began = time.perf_counter()
@@ -75,7 +71,7 @@ async def measure(contacts: int, rounds: int) -> dict[str, float]:
             server.stop()
     return {"contacts": contacts, "reload_s_median": statistics.median(took),
             "reload_s_min": min(took), "reload_s_max": max(took),
-            "rss_mb_before": before, "rss_mb_after": peak_rss_mb()}  # fmt: skip
+            "rss_mb_before": before, "rss_mb_after": peak_rss_mb(os.getpid())}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,6 @@ import gc
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -20,13 +19,14 @@ from router.clock import Clock, wall_clock
 from router.config.model import RoutingConfig
 from router.engine import Engine
 from router.errors import RouterdError, Unavailable
+from router.gc_policy import compact
 from router.jobs import Job, Publisher
 from router.rebuild import Rebuilt, rebuild, warn
 from router.reload import Reloaded, check_kept, check_tenant, restart_needed
 from router.store import Ingested, Store
 from router.tasks import check_arrival
 from router.transitions import Arg, Op
-from router.turns import REDIS_DOWN, RETRY_AFTER, Turns
+from router.turns import REDIS_DOWN, RETRY_AFTER, Failed, Turns
 
 __all__ = ["REDIS_DOWN", "RETRY_AFTER", "Router"]
 
@@ -101,8 +101,9 @@ class Router(Turns):
         old, self.engine, self.committer.held = self.engine, engine, rebuilt.held
         if old.tasks or len(old.roster):  # not the empty one of a start
             del old
-            gc.collect()  # the old engine's cycles: frozen with the new one, never freed
-        gc.freeze()
+            compact()  # the old engine's cycles
+        else:
+            gc.freeze()
 
     async def reload(self, config: RoutingConfig) -> Reloaded:
         """Route by `config` from the next turn on, the engine rebuilt from Redis under it;
@@ -128,8 +129,7 @@ class Router(Turns):
             refused = check_kept(rebuilt, self.engine.tasks)
             if refused is not None:
                 del engine, rebuilt
-                gc.collect()  # what the refused engine made, before it is frozen with the rest
-                gc.freeze()
+                compact()  # what the refused engine made, before it is frozen with the rest
                 _settle(done, refused)
                 return
             old, self.config = self.config, config
@@ -236,7 +236,7 @@ class Router(Turns):
             if self._broken is not None:
                 stranded = await self._settle()
                 broken, self._broken = self._broken, None
-                await self._outage(stranded, Failed(broken, redis_down=True))
+                await self._outage(stranded, broken)
             if self._diverged:
                 await self._resync(await self._settle())
         await self._settle()
@@ -300,11 +300,7 @@ class Router(Turns):
         true first); what failed, if it did."""
         failed = await self._try_rebuild(after_outage)
         if failed is not None:
-            # The try's engine, half read, is garbage in reference cycles, which the daemon's
-            # collection policy may have frozen already: every try would leave one behind.
-            gc.unfreeze()
-            gc.collect()
-            gc.freeze()
+            compact()  # the try's engine, half read, or every try would leave one behind
         return failed
 
     async def _try_rebuild(self, after_outage: bool) -> Failed | None:
@@ -319,15 +315,6 @@ class Router(Turns):
             log.exception("routing_rebuild_failed", then="retry")
             return Failed(str(err), redis_down=False)
         return None
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    """What a failed turn or rebuild leaves the loop: its error's text, not the error, whose
-    frames (an engine half read, say) the recovery that follows must not keep alive."""
-
-    error: str
-    redis_down: bool
 
 
 async def _failure(turn: Awaitable[None]) -> Failed | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -48,6 +49,15 @@ MAX_INTAKE = 16
 RETRY_AFTER = 1
 
 
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """What a failed turn, commit or rebuild leaves the loop: its error's text, not the error,
+    whose frames (an engine half read, say) the recovery that follows must not keep alive."""
+
+    error: str
+    redis_down: bool
+
+
 class Turns:
     """The engine, and the turns that drive it and commit what it decides."""
 
@@ -66,7 +76,7 @@ class Turns:
         # Enqueues sent when Redis went away: answered 503, so undone if Redis ran them.
         self._doubtful: list[Op] = []
         self._in_flight: deque[asyncio.Task[None]] = deque()  # finishing commits, in order
-        self._broken: str | None = None  # Redis failed under a commit in flight: its error
+        self._broken: Failed | None = None  # Redis failed under a commit in flight
         self._intake: deque[Intake] = deque()  # enqueues on the wire, in the order sent
 
     async def _step(self, jobs: list[Job]) -> None:
@@ -138,7 +148,7 @@ class Turns:
         except REDIS_DOWN as err:
             for job in jobs:
                 self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))
-            self._broken = self._broken or str(err)
+            self._broken = self._broken or Failed(str(err), redis_down=True)
             self._wake.set()
             return
         except Exception:  # the loop must outlive a bug in one commit
