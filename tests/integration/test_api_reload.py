@@ -389,8 +389,9 @@ async def test_a_reload_queued_when_routing_pauses_is_answered_503(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failing = rebuilds_failing(monkeypatch, lambda: RedisConnectionError("gone mid-read"))
-    first = asyncio.create_task(reload_file(api.router))
-    queued = asyncio.create_task(reload_file(api.router))  # behind it, while routing is ready
+    config = load_config_text(edited(ROUTING, FIFTEEN_S), "new")
+    first = asyncio.create_task(api.router.reload(config))
+    queued = asyncio.create_task(api.router.reload(config))  # behind it, while routing is ready
     await asyncio.wait({first}, timeout=5)
     await asyncio.wait({queued}, timeout=1)
     answer = queued.exception() if queued.done() else None
