@@ -353,9 +353,36 @@ async def test_a_rebuild_that_fails_for_a_bug_is_tried_again(
     assert api.router.ready
 
 
+async def test_a_resync_that_finds_redis_down_waits_for_redis_as_an_outage_does(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[Exception] = []
+
+    def error() -> Exception:  # the reload's rebuild meets a bug, the resync's Redis gone
+        made.append(RedisConnectionError("gone") if made else ValueError("a bug"))
+        return made[-1]
+
+    failing = rebuilds_failing(monkeypatch, error)
+    with structlog.testing.capture_logs() as logs:
+        with pytest.raises(ValueError):
+            await reload_file(api.router)
+        with contextlib.suppress(TimeoutError):  # the reload's, the resync's, the outage's
+            await asyncio.wait_for(until_tried(made, 3), 5)
+        failing.clear()
+        await asyncio.wait_for(until_ready(api), 5)
+    paused = [x["reason"] for x in logs if x["event"] == "routing_paused"]
+    assert paused == ["redis_unreachable"], paused
+
+
 async def until_ready(api: Api) -> None:
     """Until routing goes on."""
     while not api.router.ready:
+        await asyncio.sleep(0.05)
+
+
+async def until_tried(made: list[Exception], n: int) -> None:
+    """Until `n` rebuilds have failed."""
+    while len(made) < n:
         await asyncio.sleep(0.05)
 
 
