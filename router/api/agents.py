@@ -43,6 +43,10 @@ def _agent_id(request: web.Request) -> str:
     agent_id = request.match_info["id"]
     if len(agent_id) > MAX_ID:
         raise InvalidInput("id", f"at most {MAX_ID} characters")
+    # An agent's keys are its id after a colon (`ag:ID`, `ag:ID:events`): with a colon of its
+    # own, an id could name another agent's key, and the scripts writing it would fail halfway.
+    if ":" in agent_id or " " in agent_id or not agent_id.isprintable():
+        raise InvalidInput("id", "no colon, space or control character")
     return agent_id
 
 

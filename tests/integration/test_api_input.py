@@ -75,6 +75,12 @@ async def test_a_refused_agent_profile_writes_nothing(api: Api) -> None:
     assert await api.redis.dbsize() == 0
 
 
+@pytest.mark.parametrize("agent_id", ["b:events", "b%3Aevents", "a%20b", "a%09b"])
+async def test_an_agent_id_that_could_name_another_key_is_refused(api: Api, agent_id: str) -> None:
+    status, answer = await api.call("PUT", f"/v1/agents/{agent_id}", {"name": "B"})
+    assert (status, answer["error"]["field"], await api.redis.dbsize()) == (400, "id", 0)
+
+
 async def test_an_unknown_status_is_refused(api: Api) -> None:
     await api.agent("a1", {"en": 1}, status="break")
     status, answer = await api.call("POST", "/v1/agents/a1/status", {"status": "napping"})
