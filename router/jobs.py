@@ -31,6 +31,9 @@ class Job:
     ingest: bool = False
     stored: bool = False  # the contact is durable: it is answered 201 whatever happens next
     decisions: list[d.Decision] = field(default_factory=list)
+    # Where the turn's commit holds the ops of the request's own change (not those of the
+    # decisions it caused): if Redis refuses one, the change is not in, whatever was decided.
+    ops: range = range(0)
 
 
 @dataclass(slots=True)

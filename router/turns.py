@@ -117,9 +117,11 @@ class Turns:
             except RouterdError as err:
                 self._refused(job, err)
                 continue
+            start = len(ops)
             if job.extra is not None:
                 ops += job.extra()
             ops += self.committer.for_event(job.event)
+            job.ops = range(start, len(ops))
             ops += self._decided(job.decisions)
 
     async def _commit(self, ops: list[Op], jobs: list[Job]) -> None:
@@ -144,7 +146,7 @@ class Turns:
             if before is not None:
                 await before
             outcomes = await self.store.outcomes(sent) if sent is not None else []
-            self._publish(ops, outcomes)
+            refused = self._publish(ops, outcomes)
         except REDIS_DOWN as err:
             for job in jobs:
                 self._fail(job, Unavailable("redis is unreachable", RETRY_AFTER))
@@ -163,7 +165,9 @@ class Turns:
         if self._diverged:
             self._wake.set()
         for job in jobs:
-            if not job.future.done():
+            if refused and not refused.isdisjoint(job.ops):
+                self._fail(job, Unavailable("routing state was rebuilt; retry"))
+            elif not job.future.done():
                 job.future.set_result(self._answer(job))
 
     async def _settle(self) -> list[Job]:
@@ -240,14 +244,18 @@ class Turns:
         outcomes = await self.store.run_all(ops)
         self._publish(ops, outcomes)
 
-    def _publish(self, ops: list[Op], outcomes: list[Outcome]) -> None:
-        for op, outcome in zip(ops, outcomes, strict=True):
+    def _publish(self, ops: list[Op], outcomes: list[Outcome]) -> set[int]:
+        """Tell agents what the commit wrote; the indexes of the ops Redis refused."""
+        refused: set[int] = set()
+        for i, (op, outcome) in enumerate(zip(ops, outcomes, strict=True)):
             if not outcome.ok:
                 log.error("commit_refused", detail=outcome.detail, then="rebuild_from_redis")
                 self._diverged = True
+                refused.add(i)
                 continue
             if outcome.seq > 0 and op.agent is not None:
                 self.publisher.publish(op.agent, outcome.seq, op.payload)
+        return refused
 
     def _fail(self, job: Job, err: RouterdError) -> None:
         """Refuse a request the turn could not finish; a stored contact is still accepted

@@ -224,3 +224,11 @@ async def test_a_transfer_to_an_unknown_queue_changes_nothing(api: Api) -> None:
     status, answer = await api.call("POST", f"/v1/interactions/{ix}/transfer", {"queue": "x"})
     _, shown = await api.call("GET", f"/v1/interactions/{ix}")
     assert (status, answer["error"]["field"], shown["state"]) == (400, "queue", "assigned")
+
+
+async def test_a_change_redis_refuses_is_not_answered_as_done(api: Api) -> None:
+    await api.agent("a1", {"en": 1}, status="break")
+    await api.redis.delete(api.router.store.keys.agent("a1"))
+    await api.redis.set(api.router.store.keys.agent("a1"), "not a hash")  # its script fails
+    status, answer = await api.call("POST", "/v1/agents/a1/status", {"status": "available"})
+    assert (status, answer["error"]["code"]) == (503, "unavailable"), answer
