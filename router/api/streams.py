@@ -68,17 +68,32 @@ async def _greet(
 ) -> int:
     """Send what a desk gets first (the events after `since`, else the hello); the last seq."""
     router = context(request).router
-    if since is None:
-        hello = await _hello(request, agent_id)
-        await ws.send_str(orjson.dumps(hello).decode())
-        seq = hello["seq"]
-        assert isinstance(seq, int)
-        return seq
-    last = since
-    for seq, payload in await router.store.agent_events(agent_id, since):
-        await ws.send_str(with_seq(seq, payload).decode())
-        last = seq
-    return last
+    if since is not None:
+        events = await router.store.agent_events(agent_id, since)
+        if await _continues(request, agent_id, since, events):
+            for seq, payload in events:
+                await ws.send_str(with_seq(seq, payload).decode())
+            return events[-1][0] if events else since
+    # A fresh desk, or one the kept events cannot bring up to date: it starts again from
+    # the hello, as told by the hello coming where it asked for the events after `since`.
+    hello = await _hello(request, agent_id)
+    await ws.send_str(orjson.dumps(hello).decode())
+    seq = hello["seq"]
+    assert isinstance(seq, int)
+    return seq
+
+
+async def _continues(
+    request: web.Request, agent_id: str, since: int, events: list[tuple[int, bytes]]
+) -> bool:
+    """Whether `events` follow `since` with no gap: not when the ones after it were trimmed
+    (the stream keeps the last 256), nor when `since` is past the agent's seq (Redis lost its
+    last writes, say, and the seq runs again from lower down)."""
+    if events:
+        return events[0][0] == since + 1
+    router = context(request).router
+    seq = await router.store.client.hget(router.store.keys.agent(agent_id), "seq")
+    return int(seq or 0) == since
 
 
 def _release(request: web.Request, ws: web.WebSocketResponse) -> None:

@@ -67,6 +67,28 @@ async def test_a_reconnect_with_since_gets_what_it_missed(api: Api) -> None:
     assert [(f["type"], f["seq"]) for f in missed] == [("assigned", first), ("ended", first + 1)]
 
 
+async def test_a_reconnect_past_the_kept_events_gets_the_hello(api: Api) -> None:
+    await api.agent("a1", {"en": 3}, status="break")
+    for status in ("available", "break", "available"):
+        await api.call("POST", "/v1/agents/a1/status", {"status": status})
+    key = api.router.store.keys.agent_events("a1")
+    await api.redis.xtrim(key, maxlen=1, approximate=False)  # 2 and 3 gone
+    again = await api.stream("a1", "?since=1")
+    first = await next_frame(again)
+    assert (first["type"], first["seq"], first["status"]) == ("hello", 4, "available")
+
+
+async def test_a_reconnect_ahead_of_the_agents_seq_gets_the_hello_then_every_event(
+    api: Api,
+) -> None:
+    await api.agent("a1", {"en": 3}, status="break")
+    again = await api.stream("a1", "?since=1000")  # as after Redis lost its last writes
+    hello = await next_frame(again)
+    await api.call("POST", "/v1/agents/a1/status", {"status": "meeting"})
+    status = await next_frame(again)
+    assert (hello["type"], status["type"], status["seq"]) == ("hello", "status", hello["seq"] + 1)
+
+
 async def test_a_fresh_connection_is_told_its_open_offer(api: Api) -> None:
     await api.agent("a1", {"en": 3})
     ix = await api.contact(channel="chat")
