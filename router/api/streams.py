@@ -74,13 +74,13 @@ async def _greet(
             for seq, payload in events:
                 await ws.send_str(with_seq(seq, payload).decode())
             return events[-1][0] if events else since
-    # A fresh desk, or one the kept events cannot bring up to date: it starts again from
-    # the hello, as told by the hello coming where it asked for the events after `since`.
+    # A fresh desk, or one the kept events cannot bring up to date: it starts again from the
+    # hello, and knows to by getting a hello where it asked for events.
     hello = await _hello(request, agent_id)
     await ws.send_str(orjson.dumps(hello).decode())
-    seq = hello["seq"]
-    assert isinstance(seq, int)
-    return seq
+    last = hello["seq"]
+    assert isinstance(last, int)
+    return last
 
 
 async def _continues(
