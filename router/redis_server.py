@@ -49,6 +49,22 @@ def ping(path: Path, timeout: float = 0.5) -> bool:
         return False
 
 
+def _config_set(path: Path, name: str, value: str) -> None:
+    """CONFIG SET on the unix socket; EmbeddedRedisError if refused."""
+    args = ("CONFIG", "SET", name, value)
+    command = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5.0)
+            sock.connect(str(path))
+            sock.sendall(command.encode())
+            reply = sock.recv(256)
+    except OSError as err:
+        raise EmbeddedRedisError(f"redis-server did not take {name} {value}: {err}") from None
+    if not reply.startswith(b"+OK"):
+        raise EmbeddedRedisError(f"redis-server refused {name} {value}: {reply.strip()!r}")
+
+
 class EmbeddedRedis:
     """A redis-server on a unix socket in `data_dir`, with AOF on.
 
@@ -90,7 +106,9 @@ class EmbeddedRedis:
         """Adopt a live server on our socket, or start a new one without waiting for it: with a
         large AOF to load it takes a while, which routerd can spend starting itself."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if ping(self.socket_path):
+        # A server that is alive but does not answer (loading its AOF, or stopped) is adopted
+        # too: a second one on the same files would write the same AOF.
+        if ping(self.socket_path) or self._holder() is not None:
             self.adopted = True
             return
         self.socket_path.unlink(missing_ok=True)
@@ -119,20 +137,37 @@ class EmbeddedRedis:
         ]  # fmt: skip
 
     def wait_ready(self, timeout: float = 10.0) -> None:
-        """Wait until a server from `spawn` answers (an adopted one already does)."""
-        if self._proc is None:
-            return
+        """Wait until the server from `spawn` answers; an adopted one is given the settings
+        of this start."""
         deadline = time.monotonic() + timeout
         while not ping(self.socket_path):
-            if self._proc.poll() is not None:
+            if self._proc is not None and self._proc.poll() is not None:
                 log = self.data_dir / LOGFILE
                 tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
                 raise EmbeddedRedisError(f"redis-server exited: {tail.strip()}")
             if time.monotonic() > deadline:
+                if self._proc is None:
+                    raise EmbeddedRedisError(
+                        f"redis-server {self.pid} holds {self.data_dir} and did not answer "
+                        f"within {timeout}s: let it finish loading, or stop it"
+                    )
                 self._proc.kill()
                 self._proc.wait()
                 raise EmbeddedRedisError(f"redis-server did not answer within {timeout}s")
             time.sleep(0.02)
+        if self.adopted:
+            _config_set(self.socket_path, "appendfsync", self.appendfsync)
+
+    def _holder(self) -> int | None:
+        """The pidfile's process, if it is a live redis-server (not a reused pid)."""
+        pid = self.pid
+        if pid is None:
+            return None
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        return pid if b"redis-server" in command else None
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server (adopted or ours); SIGTERM makes it flush its AOF first."""

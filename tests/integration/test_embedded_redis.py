@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
-from router.redis_server import EmbeddedRedis, ping
+from router.redis_server import EmbeddedRedis, EmbeddedRedisError, ping
 
 
 def _command(path: Path, *args: str) -> bytes:
@@ -65,6 +67,37 @@ def test_a_live_server_is_adopted(server: EmbeddedRedis) -> None:
     second = EmbeddedRedis(server.data_dir)
     second.start()
     assert second.adopted and second.pid == server.pid
+
+
+def test_an_adopted_server_takes_the_fsync_setting_of_the_start(server: EmbeddedRedis) -> None:
+    server.start()
+    EmbeddedRedis(server.data_dir, appendfsync="always").start()
+    client = redis.Redis(unix_socket_path=str(server.socket_path))
+    assert client.config_get("appendfsync") == {"appendfsync": "always"}
+
+
+def test_a_stopped_server_is_not_joined_by_a_second(server: EmbeddedRedis) -> None:
+    server.start()
+    pid = server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(EmbeddedRedisError):
+            EmbeddedRedis(server.data_dir).start(timeout=1.0)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert _servers_on(server.data_dir) == [pid]
+
+
+def _servers_on(data_dir: Path) -> list[int]:
+    """The pids of the redis-servers listening in `data_dir`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            command = (entry / "cmdline").read_bytes()
+            if b"redis-server" in command and str(data_dir).encode() in command:
+                found.append(int(entry.name))
+    return found
 
 
 def test_a_dead_servers_socket_is_replaced(server: EmbeddedRedis) -> None:
