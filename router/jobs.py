@@ -10,6 +10,7 @@ from typing import Any
 from router import decisions as d
 from router import events as e
 from router.redis_line import Sent
+from router.store import Store
 from router.transitions import Op
 
 
@@ -18,6 +19,9 @@ class Publisher:
 
     def publish(self, agent_id: str, seq: int, payload: bytes) -> None:
         """Send one committed event to the agent's open connections."""
+
+    async def catch_up(self, store: Store) -> None:
+        """Bring every open connection up to what Redis holds (after Redis failed)."""
 
 
 @dataclass(slots=True)

@@ -78,6 +78,8 @@ class Router(Turns):
         engine, rebuilt = await self._read(self.config)
         warn(rebuilt)
         self._install(engine, rebuilt)
+        # Before the rebuild's own decisions, so that each desk gets its events in order.
+        await self.publisher.catch_up(self.store)
         await self._run(self._decided(rebuilt.decisions))
         self.ready = True
         log.info("engine_rebuilt", interactions=len(self.engine.tasks),

@@ -15,6 +15,7 @@ import structlog
 from aiohttp import web
 
 from router.jobs import Publisher
+from router.store import Store
 
 log = structlog.get_logger("routerd.hub")
 
@@ -46,7 +47,7 @@ class Line:
         self.ws = ws
         self._transport = transport
         self._held: list[tuple[int, bytes]] | None = []
-        self._after = 0
+        self.last = 0  # the seq of the last event the client has
 
     def start(self, after: int = 0) -> None:
         """Start sending, first what was held, skipping frames the client has (seq <= after).
@@ -55,7 +56,7 @@ class Line:
         committed in between is lost; the overlap is what `after` skips.
         """
         held, self._held = self._held or [], None
-        self._after = after
+        self.last = after
         for seq, frame in held:
             self.send(frame, seq)
 
@@ -68,19 +69,39 @@ class Line:
             else:
                 self._too_slow()
             return
-        if seq and seq <= self._after:
+        if seq and seq <= self.last:
             return  # committed before the hello or replay, which gave it to the client
         transport = self._transport
         if transport is None or transport.is_closing():
             return  # a client that went reconnects with ?since and gets what it missed
         transport.write(text_frame(frame))
+        if seq:
+            self.last = seq
         if transport.get_write_buffer_size() > BUFFER_LIMIT:
             self._too_slow()
 
+    @property
+    def started(self) -> bool:
+        """Whether frames go out as sent (the hello or replay is out, and it is open)."""
+        return self._held is None and self._transport is not None
+
+    def catch_up(self, events: list[tuple[int, bytes]]) -> None:
+        """Send the agent's events after `last`, as Redis holds them; a client they cannot
+        bring up to date (some were trimmed, or Redis is behind it) is closed, and reconnects
+        with ?since for a hello."""
+        if not events or events[0][0] != self.last + 1:
+            self._reset(b"reconnect with ?since")
+            return
+        for seq, payload in events:
+            self.send(with_seq(seq, payload), seq)
+
     def _too_slow(self) -> None:
         log.warning("websocket_closed", reason="too_slow")
+        self._reset(b"too slow")
+
+    def _reset(self, why: bytes) -> None:
         self.close()
-        asyncio.create_task(self.ws.close(code=1013, message=b"too slow"))  # noqa: RUF006
+        asyncio.create_task(self.ws.close(code=1013, message=why))  # noqa: RUF006
 
     def close(self) -> None:
         """Stop sending."""
@@ -124,6 +145,17 @@ class Hub(Publisher):
         lines.discard(line)
         if not lines:
             self.agents.pop(agent_id, None)
+
+    async def catch_up(self, store: Store) -> None:
+        """Send each open agent line what Redis holds past its last frame: events whose commit
+        routerd gave up on when Redis failed, though Redis ran it."""
+        lines = [(a, line) for a, group in self.agents.items() for line in group if line.started]
+        if not lines:
+            return
+        seqs = await store.dump([store.keys.agent(a) for a, _ in lines], ["seq"])
+        for (agent_id, line), seq in zip(lines, seqs, strict=True):
+            if int(seq or 0) != line.last:
+                line.catch_up(await store.agent_events(agent_id, line.last))
 
     async def close_all(self) -> None:
         """Close every line (shutdown)."""

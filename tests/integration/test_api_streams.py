@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
+from aiohttp import WSCloseCode
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from router.api.context import CONTEXT
+from router.redis_line import Sent
+from router.store import Outcome
+from router.transitions import Op
 from tests.integration.api_kit import Api, next_frame, start_api, stop_api
 
 
@@ -87,6 +93,47 @@ async def test_a_reconnect_ahead_of_the_agents_seq_gets_the_hello_then_every_eve
     await api.call("POST", "/v1/agents/a1/status", {"status": "meeting"})
     status = await next_frame(again)
     assert (hello["type"], status["type"], status["seq"]) == ("hello", "status", hello["seq"] + 1)
+
+
+async def test_a_desk_gets_the_offer_whose_commit_routerd_gave_up_on(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await answers_lost(api, monkeypatch)
+    ws = await api.http.ws_connect(f"{api.base}/v1/agents/a1/stream")
+    hello = await next_frame(ws)
+    ix = await api.contact(channel="chat")
+    offer = await next_frame(ws)  # once routing resumes
+    assert (offer["type"], offer["seq"], offer["interaction_id"]) == ("offer", hello["seq"] + 1, ix)
+
+
+async def test_a_desk_the_kept_events_cannot_bring_up_to_date_is_told_to_reconnect(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await answers_lost(api, monkeypatch, trim=True)
+    ws = await api.http.ws_connect(f"{api.base}/v1/agents/a1/stream")
+    await next_frame(ws)  # the hello
+    await api.contact(channel="chat")
+    closed = await ws.receive(timeout=10)
+    assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, WSCloseCode.TRY_AGAIN_LATER)
+
+
+async def answers_lost(api: Api, monkeypatch: pytest.MonkeyPatch, *, trim: bool = False) -> None:
+    """An agent a1 with the skill, and the next commit's answer lost: Redis runs it, then goes
+    (and with `trim`, the agent's kept events go with it)."""
+    await api.agent("a1", {"en": 3})
+    store, outcomes = api.router.store, api.router.store.outcomes
+    cut: list[Sent] = []
+
+    async def answer_lost(sent: Sent, rerun: Sequence[Op] = ()) -> list[Outcome]:
+        done = await outcomes(sent, rerun)
+        if not rerun and not cut:  # a commit, not an enqueue
+            cut.append(sent)
+            if trim:
+                await api.redis.xtrim(store.keys.agent_events("a1"), 0, approximate=False)
+            raise RedisConnectionError("gone after running the commit")
+        return done
+
+    monkeypatch.setattr(store, "outcomes", answer_lost)
 
 
 async def test_a_fresh_connection_is_told_its_open_offer(api: Api) -> None:
