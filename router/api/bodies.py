@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
 
 from router.errors import InvalidInput
 
 T = TypeVar("T")
+
+# What JSON and Redis carry as a whole number: a bigger one is refused where it comes in,
+# not met later by a serializer or the kernel's 64-bit fields.
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+# An agent's capacity, or its cap on one channel: far past any desk, far inside the kernel's.
+Units = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+# A name given to look something up by: an empty one names nothing.
+Name = Annotated[str, msgspec.Meta(min_length=1)]
 
 _AT = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 _NAMED = re.compile(r"field `(?P<name>[^`]+)`")
@@ -22,31 +30,31 @@ class Body(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 class InteractionIn(Body):
     """A contact from any system; without `queue` the routing file's rules classify it."""
 
-    channel: str
-    customer: str
+    channel: Name
+    customer: Name
     queue: str | None = None
     text: str | None = None
-    priority: int | None = None
-    attributes: dict[str, str | int | float | bool] = {}
-    skills: dict[str, int] = {}
+    priority: Int64 | None = None
+    attributes: dict[str, str | Int64 | float | bool] = {}
+    skills: dict[str, Int64] = {}
     session: str | None = None
 
 
 class TransferIn(Body):
     """Where a transfer goes: a queue, or one agent."""
 
-    queue: str | None = None
-    agent: str | None = None
+    queue: Name | None = None
+    agent: Name | None = None
 
 
 class AgentIn(Body):
     """An agent's profile; `capacity` and `caps` override the routing file's defaults."""
 
     name: str
-    skills: dict[str, int]
+    skills: dict[str, Int64]
     groups: list[str] = []
-    capacity: int | None = None
-    caps: dict[str, int] = {}
+    capacity: Units | None = None
+    caps: dict[str, Units] = {}
 
 
 class StatusIn(Body):

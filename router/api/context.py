@@ -14,6 +14,7 @@ from router.api.bodies import decode
 from router.api.hub import Hub
 from router.auth import Auth, Principal
 from router.classify import Classifier
+from router.errors import InvalidInput
 from router.service import Router
 
 T = TypeVar("T")
@@ -63,11 +64,15 @@ def reply(data: Any, status: int = 200) -> web.Response:
 async def body(request: web.Request, kind: type[T]) -> T:
     """The request's JSON body, validated as `kind`."""
     content = request.content
-    if not content.is_eof():
-        return decode(await request.read(), kind)
-    # The whole body came with the headers, as a small JSON body does: taken as it is, without
-    # the read loop's awaits and copies, about a twentieth of routerd's CPU at full ingest.
-    data = content.read_nowait()
+    try:
+        if not content.is_eof():
+            return decode(await request.read(), kind)
+        # The whole body came with the headers, as a small JSON body does: taken as it is,
+        # without the read loop's awaits and copies, about a twentieth of routerd's CPU at full
+        # ingest.
+        data = content.read_nowait()
+    except web.RequestPayloadError as err:  # a body its Content-Encoding does not decode
+        raise InvalidInput("body", f"unreadable: {err}") from None
     if len(data) > MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(data))
     return decode(data, kind)

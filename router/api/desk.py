@@ -10,7 +10,7 @@ import orjson
 import structlog
 
 from router import events as e
-from router.api.bodies import Body, decode
+from router.api.bodies import Body, Int64, decode
 from router.api.errors import describe
 from router.api.hub import Line
 from router.errors import Forbidden, InvalidInput, NotFound, RouterdError
@@ -26,7 +26,7 @@ class Action(Body):
     offer_id: str | None = None
     interaction_id: str | None = None
     status: str | None = None
-    ref: str | int | None = None
+    ref: str | Int64 | None = None
 
 
 def _own(field: str, ident: str | None, owner: Callable[[str], str | None], agent_id: str) -> str:

@@ -20,8 +20,9 @@ def _since(request: web.Request) -> int | None:
     raw = request.query.get("since")
     if raw is None:
         return None
-    if not raw.isdigit():
-        raise InvalidInput("since", "must be a sequence number (an integer >= 0)")
+    # ASCII digits only (str.isdigit takes "²"), and few enough for a stream id's 64 bits.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise InvalidInput("since", "must be a sequence number (an integer 0..10^18-1)")
     return int(raw)
 
 

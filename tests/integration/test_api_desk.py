@@ -63,6 +63,14 @@ async def test_an_unknown_action_is_refused_naming_the_field(api: Api) -> None:
     assert (reply["ok"], reply["error"]["field"]) == (False, "action")
 
 
+async def test_a_ref_past_64_bits_is_refused_naming_the_field(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    await ws.send_str('{"action": "heartbeat", "ref": 99999999999999999999}')
+    reply = await next_frame(ws, "reply")
+    assert (reply["ok"], reply["error"]["field"]) == (False, "ref")
+
+
 async def test_status_over_the_socket_changes_the_status(api: Api) -> None:
     await api.agent("a1", {"en": 3})
     ws = await api.stream("a1")

@@ -22,6 +22,11 @@ BAD_CONTACTS: list[tuple[Any, str]] = [
     ({"channel": "chat", "customer": "c", "skills": {"klingon": 2}}, "skills.klingon"),
     ({"channel": "chat", "customer": "c", "skills": {"en": "high"}}, "skills"),
     ({"channel": "chat", "customer": "c", "priority": 99}, "priority"),
+    ({"channel": "chat", "customer": ""}, "customer"),
+    (
+        b'{"channel": "chat", "customer": "c", "attributes": {"n": 99999999999999999999}}',
+        "attributes",
+    ),
 ]
 
 
@@ -79,6 +84,32 @@ async def test_a_refused_agent_profile_writes_nothing(api: Api) -> None:
 async def test_an_agent_id_that_could_name_another_key_is_refused(api: Api, agent_id: str) -> None:
     status, answer = await api.call("PUT", f"/v1/agents/{agent_id}", {"name": "B"})
     assert (status, answer["error"]["field"], await api.redis.dbsize()) == (400, "id", 0)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"), [({"capacity": 2**63}, "capacity"), ({"caps": {"chat": 2**63}}, "caps")]
+)
+async def test_a_capacity_past_the_kernels_is_refused(
+    api: Api, extra: dict[str, Any], field: str
+) -> None:
+    profile = {"name": "A", "skills": {"en": 1}, **extra}
+    status, answer = await api.call("PUT", "/v1/agents/a1", profile)
+    assert (status, answer["error"]["field"], await api.redis.dbsize()) == (400, field, 0)
+
+
+async def test_a_body_its_encoding_does_not_decode_is_refused(api: Api) -> None:
+    headers = {"Content-Encoding": "gzip"}
+    async with api.http.post(api.base + "/v1/interactions", data=b"notgzip", headers=headers) as r:
+        answer = await r.json()
+    assert (r.status, answer["error"]["field"], await api.redis.dbsize()) == (400, "body", 0)
+
+
+async def test_a_transfer_to_an_empty_queue_name_is_refused(api: Api) -> None:
+    await api.agent("a1", {"en": 1})
+    ix = await api.contact(channel="chat")
+    status, answer = await api.call("POST", f"/v1/interactions/{ix}/transfer", {"queue": ""})
+    _, shown = await api.call("GET", f"/v1/interactions/{ix}")
+    assert (status, answer["error"]["field"], shown["agent"]) == (400, "queue", "a1")
 
 
 async def test_an_unknown_status_is_refused(api: Api) -> None:

@@ -136,6 +136,14 @@ async def answers_lost(api: Api, monkeypatch: pytest.MonkeyPatch, *, trim: bool 
     monkeypatch.setattr(store, "outcomes", answer_lost)
 
 
+@pytest.mark.parametrize("since", ["-1", "x", "%C2%B2", "9" * 19, "9" * 5000])
+async def test_a_since_that_is_no_sequence_number_is_refused(api: Api, since: str) -> None:
+    await api.agent("a1", {"en": 3})
+    async with api.http.get(f"{api.base}/v1/agents/a1/stream?since={since}") as r:
+        answer = await r.json()
+    assert (r.status, answer["error"]["field"]) == (400, "since")
+
+
 async def test_a_fresh_connection_is_told_its_open_offer(api: Api) -> None:
     await api.agent("a1", {"en": 3})
     ix = await api.contact(channel="chat")
