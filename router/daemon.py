@@ -23,7 +23,7 @@ from router.errors import ConfigError, ReloadRefused, Unavailable
 from router.fdlimit import raise_open_files
 from router.gc_policy import GcPolicy
 from router.redis_client import connect
-from router.redis_server import EmbeddedRedis
+from router.redis_server import EmbeddedRedis, EmbeddedRedisError
 from router.reload import reload_file
 from router.service import REDIS_DOWN, Router
 from router.settings import Settings
@@ -35,6 +35,8 @@ SHUTDOWN_TIMEOUT = 10.0
 # How long a Redis call may hang before the request gets its 503 (a paused or partitioned
 # Redis); scripts take microseconds and a turn's pipeline milliseconds.
 REDIS_TIMEOUT = 3.0
+# How often routerd looks whether its private Redis still runs.
+WATCH_INTERVAL = 1.0
 
 
 @dataclass(slots=True)
@@ -48,6 +50,7 @@ class Daemon:
     router: Router | None = None
     runner: web.AppRunner | None = None
     gc: GcPolicy | None = None
+    watch: asyncio.Task[None] | None = None  # starts the private Redis again if it dies
 
     async def start(self) -> None:
         """Redis, rebuild, then listen."""
@@ -63,6 +66,8 @@ class Daemon:
             await asyncio.to_thread(self.embedded.wait_ready)
             url = self.embedded.url
         self.client = connect(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=2)
+        if self.embedded is not None:
+            self.watch = asyncio.create_task(_watch(self.embedded))
         hub = Hub()
         self.router = Router(self.config, Store(self.client, self.config), hub)
         await self._start_router()
@@ -130,6 +135,8 @@ class Daemon:
 
     async def stop(self) -> None:
         """Stop listening, finish requests in flight, drain the router, close Redis."""
+        if self.watch is not None:
+            self.watch.cancel()  # the private Redis is stopped below, not to be started again
         if self.runner is not None:
             await self.runner.cleanup()
         if self.router is not None:
@@ -142,6 +149,22 @@ class Daemon:
         if self.gc is not None:
             self.gc.uninstall()
         log.info("routerd_stopped")
+
+
+async def _watch(embedded: EmbeddedRedis) -> None:
+    """Start the private Redis again whenever its process has died (routing meanwhile pauses
+    as in any outage, and goes on once it answers)."""
+    while True:
+        await asyncio.sleep(WATCH_INTERVAL)
+        if embedded.alive():
+            continue
+        log.error("embedded_redis_exited", then="restart")
+        try:
+            await asyncio.to_thread(embedded.restart)
+        except EmbeddedRedisError as err:
+            log.error("embedded_redis_restart_failed", error=str(err), then="retry")
+        else:
+            log.info("embedded_redis_restarted", pid=embedded.pid)
 
 
 async def serve(

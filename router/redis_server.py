@@ -158,6 +158,19 @@ class EmbeddedRedis:
         if self.adopted:
             _config_set(self.socket_path, "appendfsync", self.appendfsync)
 
+    def alive(self) -> bool:
+        """Whether the server's process still runs (answering or not)."""
+        if self._proc is not None:
+            return self._proc.poll() is None
+        return self._holder() is not None
+
+    def restart(self, timeout: float = 10.0) -> None:
+        """Start a server again after this one died: the AOF in `data_dir` brings the data
+        back."""
+        self._proc = None
+        self.adopted = False
+        self.start(timeout)
+
     def _holder(self) -> int | None:
         """The pidfile's process, if it is a live redis-server (not a reused pid)."""
         pid = self.pid

@@ -144,6 +144,22 @@ def test_interactions_outlive_a_sigterm(daemon: Daemon) -> None:
     assert (status, isinstance(answer, dict) and answer["state"]) == (200, "queued")
 
 
+def test_a_private_redis_that_dies_is_started_again_with_its_data(daemon: Daemon) -> None:
+    ix = _contact(daemon)
+    os.kill(int((daemon.folder / "data" / "redis.pid").read_text()), signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while daemon.call("GET", "/healthz")[0] != 200 or not _gone_and_back(daemon):
+        assert time.monotonic() < deadline, "routing did not go on"
+        time.sleep(0.1)
+    status, answer = daemon.call("GET", f"/v1/interactions/{ix}")
+    assert (status, isinstance(answer, dict) and answer["state"]) == (200, "queued")
+
+
+def _gone_and_back(daemon: Daemon) -> bool:
+    """Whether routerd's log says its private Redis was started again."""
+    return b"embedded_redis_restarted" in (daemon.folder / "routerd.log").read_bytes()
+
+
 def test_a_bad_routing_file_is_refused_with_its_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(ROUTING.replace("OFFER_TIMEOUT", "15 parsecs"))

@@ -89,6 +89,24 @@ def test_a_stopped_server_is_not_joined_by_a_second(server: EmbeddedRedis) -> No
     assert _servers_on(server.data_dir) == [pid]
 
 
+def test_an_adopted_server_that_dies_is_started_again_with_its_data(
+    server: EmbeddedRedis,
+) -> None:
+    server.start()
+    _command(server.socket_path, "CONFIG", "SET", "appendfsync", "always")
+    _command(server.socket_path, "SET", "k", "kept")
+    adopted = EmbeddedRedis(server.data_dir)
+    adopted.start()
+    os.kill(server.pid or 0, signal.SIGKILL)
+    server.stop()  # reaps it, as its parent
+    seen_dead = not adopted.alive()
+    adopted.restart()
+    try:
+        assert (seen_dead, _command(server.socket_path, "GET", "k")) == (True, b"kept")
+    finally:
+        adopted.stop()
+
+
 def _servers_on(data_dir: Path) -> list[int]:
     """The pids of the redis-servers listening in `data_dir`."""
     found = []
