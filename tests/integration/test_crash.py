@@ -362,9 +362,10 @@ def test_routerd_came_back_after_every_kill(chaos: Chaos) -> None:
     assert len(chaos.readies) == ROUNDS + 1
 
 
-def test_embedded_redis_is_adopted_unless_it_was_killed_too(chaos: Chaos) -> None:
-    adopted = [ready["adopted"] for ready in chaos.readies[1:]]
-    assert adopted == [n not in REDIS_KILL_ROUNDS for n in range(ROUNDS)]
+def test_embedded_redis_is_adopted_when_routerd_alone_was_killed(chaos: Chaos) -> None:
+    # When Redis was killed too, routerd may have started it again before its own kill.
+    adopted = [r["adopted"] for n, r in enumerate(chaos.readies[1:]) if n not in REDIS_KILL_ROUNDS]
+    assert adopted == [True] * (ROUNDS - len(REDIS_KILL_ROUNDS))
 
 
 def test_kills_cut_requests_in_flight(chaos: Chaos) -> None:
