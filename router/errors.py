@@ -76,6 +76,13 @@ class InvalidInput(RouterdError, ValueError):
         super().__init__(f"{field}: {message}")
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """An Idempotency-Key sent again with another request than the one it first came with."""
+
+    def __init__(self) -> None:
+        super().__init__("Idempotency-Key", "already used for a different request")
+
+
 class Unauthorized(RouterdError):
     """The request carries no API key, or one routerd does not know."""
 

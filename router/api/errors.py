@@ -13,6 +13,7 @@ from router.errors import (
     ConfigError,
     Conflict,
     Forbidden,
+    IdempotencyKeyReused,
     InvalidInput,
     NotFound,
     RouterdError,
@@ -28,6 +29,7 @@ ANSWERED = (RouterdError, *REDIS_DOWN, web.HTTPError)
 
 # Most specific first: InvalidInput and ClassificationError are ValueErrors too.
 STATUS: tuple[tuple[type[RouterdError], int, str], ...] = (
+    (IdempotencyKeyReused, 422, "idempotency_key_reused"),
     (InvalidInput, 400, "invalid"),
     (ClassificationError, 400, "invalid"),
     (Unauthorized, 401, "unauthorized"),

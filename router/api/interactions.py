@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from typing import Any
 
+import msgspec
 import orjson
 import structlog
 from aiohttp import web
@@ -14,7 +16,7 @@ from router import decisions as d
 from router import events as e
 from router.api.bodies import InteractionIn, TransferIn
 from router.api.context import Context, body, context, reply
-from router.errors import ClassificationError, InvalidInput, NotFound
+from router.errors import ClassificationError, IdempotencyKeyReused, InvalidInput, NotFound
 from router.log import debug_enabled
 from router.tasks import check_arrival
 from router.transitions import Arg
@@ -69,24 +71,40 @@ async def create(request: web.Request) -> web.Response:
         fields["session"] = data.session
     if data.attributes:
         fields["attributes"] = orjson.dumps(data.attributes)
+    if key is not None:  # what a repeat of the key must match
+        fields["request"] = _fingerprint(data)
     result = await ctx.router.ingest(arrival, fields, key)
     if debug_enabled():
         log.debug("interaction_ingested", interaction_id=result.id, created=result.created,
                   queue=arrival.queue)  # fmt: skip
     if result.created:
         return reply({"id": result.id, "state": "queued", "queue": arrival.queue}, 201)
-    return reply(await _view(request, result.id), 200)
+    first = await _fields(request, result.id)
+    if first.get("request", fields["request"]) != fields["request"]:
+        raise IdempotencyKeyReused
+    return reply(_view(result.id, first), 200)
+
+
+def _fingerprint(data: InteractionIn) -> str:
+    """The request, as decoded (whitespace and key order aside), in 24 hex digits."""
+    return hashlib.blake2b(msgspec.json.encode(data), digest_size=12).hexdigest()
 
 
 async def show(request: web.Request) -> web.Response:
     """An interaction's state, timestamps and the explanation of its routing."""
-    return reply(await _view(request, request.match_info["id"]))
+    ix = request.match_info["id"]
+    return reply(_view(ix, await _fields(request, ix)))
 
 
-async def _view(request: web.Request, ix: str) -> dict[str, Any]:
+async def _fields(request: web.Request, ix: str) -> dict[str, str]:
+    """The interaction's stored fields; NotFound if there are none."""
     f = await context(request).router.store.interaction(ix)
     if not f:
         raise NotFound(f"interaction {ix!r} not found")
+    return f
+
+
+def _view(ix: str, f: dict[str, str]) -> dict[str, Any]:
     numbers = ("arrived_at", "answered_at", "completed_at", "ended_at", "wrap_until")
     return {
         "id": ix,

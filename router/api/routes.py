@@ -39,7 +39,8 @@ def _r(*roles: str) -> frozenset[str]:
 
 ROUTES = (
     Route("POST", "/v1/interactions", interactions.create, "Take in a contact",
-          _r("adapter", "admin"), InteractionIn, created=True),
+          _r("adapter", "admin"), InteractionIn, created=True,
+          refusals=((422, "Idempotency-Key already used for a different request"),)),
     Route("GET", "/v1/interactions/{id}", interactions.show,
           "An interaction: state, queue, agent, timestamps and explanation",
           _r("agent", "supervisor", "admin"), owner=interactions.owner),

@@ -132,6 +132,28 @@ async def test_a_repeated_idempotency_key_creates_nothing(api: Api) -> None:
     assert await api.redis.scard(api.router.store.keys.live) == 1
 
 
+async def test_an_idempotency_key_sent_with_another_contact_is_refused(api: Api) -> None:
+    headers = {"Idempotency-Key": "provider-msg-1"}
+    await api.call("POST", "/v1/interactions", {"channel": "chat", "customer": "c"},
+                   headers=headers)  # fmt: skip
+    status, answer = await api.call(
+        "POST", "/v1/interactions", {"channel": "voice", "customer": "other"}, headers=headers
+    )
+    live = await api.redis.scard(api.router.store.keys.live)
+    assert (status, answer["error"]["field"], live) == (422, "Idempotency-Key", 1)
+
+
+async def test_an_idempotency_key_sent_again_with_its_contact_spelt_otherwise_is_a_repeat(
+    api: Api,
+) -> None:
+    headers = {"Idempotency-Key": "provider-msg-1"}
+    first = await api.call("POST", "/v1/interactions", b'{"channel":"chat","customer":"c"}',
+                           headers=headers)  # fmt: skip
+    again = await api.call("POST", "/v1/interactions", b'{ "customer": "c", "channel": "chat" }',
+                           headers=headers)  # fmt: skip
+    assert (again[0], again[1]["id"]) == (200, first[1]["id"])
+
+
 async def test_queue_figures_count_the_waiting(api: Api) -> None:
     await api.contact(channel="chat")
     await api.contact(channel="chat")
