@@ -35,7 +35,7 @@ SHUTDOWN_TIMEOUT = 10.0
 # How long a Redis call may hang before the request gets its 503 (a paused or partitioned
 # Redis); scripts take microseconds and a turn's pipeline milliseconds.
 REDIS_TIMEOUT = 3.0
-# How often routerd looks whether its private Redis still runs.
+# How often routerd looks whether its private Redis still runs: a dead one pauses routing.
 WATCH_INTERVAL = 1.0
 
 
@@ -50,7 +50,7 @@ class Daemon:
     router: Router | None = None
     runner: web.AppRunner | None = None
     gc: GcPolicy | None = None
-    watch: asyncio.Task[None] | None = None  # starts the private Redis again if it dies
+    watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Redis, rebuild, then listen."""
@@ -136,7 +136,10 @@ class Daemon:
     async def stop(self) -> None:
         """Stop listening, finish requests in flight, drain the router, close Redis."""
         if self.watch is not None:
-            self.watch.cancel()  # the private Redis is stopped below, not to be started again
+            # Before the private Redis is stopped below: a restart under way finishes first, so
+            # that the server it starts is the one stopped, not one left running.
+            self.watch.cancel()
+            await asyncio.gather(self.watch, return_exceptions=True)
         if self.runner is not None:
             await self.runner.cleanup()
         if self.router is not None:
@@ -159,8 +162,12 @@ async def _watch(embedded: EmbeddedRedis) -> None:
         if embedded.alive():
             continue
         log.error("embedded_redis_exited", then="restart")
+        restart = asyncio.ensure_future(asyncio.to_thread(embedded.restart))
         try:
-            await asyncio.to_thread(embedded.restart)
+            await asyncio.shield(restart)
+        except asyncio.CancelledError:
+            await asyncio.gather(restart, return_exceptions=True)  # a thread is not cancelled
+            raise
         except EmbeddedRedisError as err:
             log.error("embedded_redis_restart_failed", error=str(err), then="retry")
         else:

@@ -35,8 +35,8 @@ class Job:
     ingest: bool = False
     stored: bool = False  # the contact is durable: it is answered 201 whatever happens next
     decisions: list[d.Decision] = field(default_factory=list)
-    # Where the turn's commit holds the ops of the request's own change (not those of the
-    # decisions it caused): if Redis refuses one, the change is not in, whatever was decided.
+    # Where the turn's commit holds the ops the request caused: if Redis refuses one, the
+    # request is not answered as done (an accept's own write is a decision's op).
     ops: range = range(0)
 
 

@@ -16,6 +16,7 @@ from router.errors import RouterdError
 SOCKET = "redis.sock"
 PIDFILE = "redis.pid"
 LOGFILE = "redis.log"
+_PROC = Path("/proc/self")  # absent where there is no procfs (macOS): pids are trusted
 
 
 class EmbeddedRedisError(RouterdError):
@@ -77,6 +78,8 @@ class EmbeddedRedis:
         self.data_dir = data_dir.resolve()
         self.appendfsync = appendfsync
         self.adopted = False
+        # Set when an adopted server never answered: it is not routerd's to stop.
+        self._given_up = False
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -147,6 +150,7 @@ class EmbeddedRedis:
                 raise EmbeddedRedisError(f"redis-server exited: {tail.strip()}")
             if time.monotonic() > deadline:
                 if self._proc is None:
+                    self._given_up = True
                     raise EmbeddedRedisError(
                         f"redis-server {self.pid} holds {self.data_dir} and did not answer "
                         f"within {timeout}s: let it finish loading, or stop it"
@@ -168,22 +172,25 @@ class EmbeddedRedis:
         """Start a server again after this one died: the AOF in `data_dir` brings the data
         back."""
         self._proc = None
-        self.adopted = False
+        self.adopted = self._given_up = False
         self.start(timeout)
 
     def _holder(self) -> int | None:
-        """The pidfile's process, if it is a live redis-server (not a reused pid)."""
+        """The pidfile's process, if it is alive and (where /proc tells) a redis-server on
+        this folder's socket, not another process that got the pid of a dead one."""
         pid = self.pid
         if pid is None:
             return None
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
-            return None
-        return pid if b"redis-server" in command else None
+            return pid if not _PROC.exists() and _alive(pid, None) else None
+        return pid if str(self.socket_path).encode() in command else None
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server (adopted or ours); SIGTERM makes it flush its AOF first."""
+        if self._given_up:
+            return
         pid = self._proc.pid if self._proc is not None else self.pid
         if pid is None:
             return

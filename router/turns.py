@@ -121,8 +121,8 @@ class Turns:
             if job.extra is not None:
                 ops += job.extra()
             ops += self.committer.for_event(job.event)
-            job.ops = range(start, len(ops))
             ops += self._decided(job.decisions)
+            job.ops = range(start, len(ops))
 
     async def _commit(self, ops: list[Op], jobs: list[Job]) -> None:
         """Send the turn's commit; it is answered once in, while the next turns run."""

@@ -43,6 +43,12 @@ def _agent_id(request: web.Request) -> str:
     agent_id = request.match_info["id"]
     if len(agent_id) > MAX_ID:
         raise InvalidInput("id", f"at most {MAX_ID} characters")
+    return agent_id
+
+
+def _new_agent_id(request: web.Request) -> str:
+    """The id of an agent being made or changed; one made before this rule still works."""
+    agent_id = _agent_id(request)
     # An agent's keys are its id after a colon (`ag:ID`, `ag:ID:events`): with a colon of its
     # own, an id could name another agent's key, and the scripts writing it would fail halfway.
     if ":" in agent_id or " " in agent_id or not agent_id.isprintable():
@@ -52,7 +58,7 @@ def _agent_id(request: web.Request) -> str:
 
 async def put(request: web.Request) -> web.Response:
     """Create or change an agent's profile; its status and work are kept."""
-    agent_id = _agent_id(request)
+    agent_id = _new_agent_id(request)
     data = await body(request, AgentIn)
     router = context(request).router
 
@@ -69,8 +75,6 @@ async def put(request: web.Request) -> web.Response:
             )
         ]
 
-    if data.capacity is not None and data.capacity < 0:
-        raise InvalidInput("capacity", "must be >= 0")
     event = e.AgentUpserted(agent_id, data.skills, tuple(data.groups), data.capacity, data.caps)
     await router.submit(event, extra=profile)
     return reply(agent_view(router, router.engine.agent(agent_id), data.name))

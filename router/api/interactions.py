@@ -87,7 +87,8 @@ async def create(request: web.Request) -> web.Response:
 
 def _fingerprint(data: InteractionIn) -> str:
     """The request, as decoded (whitespace and key order aside), in 24 hex digits."""
-    return hashlib.blake2b(msgspec.json.encode(data), digest_size=12).hexdigest()
+    canonical = msgspec.json.encode(data, order="sorted")
+    return hashlib.blake2b(canonical, digest_size=12).hexdigest()
 
 
 async def show(request: web.Request) -> web.Response:

@@ -147,10 +147,10 @@ async def test_an_idempotency_key_sent_again_with_its_contact_spelt_otherwise_is
     api: Api,
 ) -> None:
     headers = {"Idempotency-Key": "provider-msg-1"}
-    first = await api.call("POST", "/v1/interactions", b'{"channel":"chat","customer":"c"}',
-                           headers=headers)  # fmt: skip
-    again = await api.call("POST", "/v1/interactions", b'{ "customer": "c", "channel": "chat" }',
-                           headers=headers)  # fmt: skip
+    body = b'{"channel":"chat","customer":"c","attributes":{"a":1,"b":2}}'
+    spelt_otherwise = b'{ "attributes": {"b": 2, "a": 1}, "customer": "c", "channel": "chat" }'
+    first = await api.call("POST", "/v1/interactions", body, headers=headers)
+    again = await api.call("POST", "/v1/interactions", spelt_otherwise, headers=headers)
     assert (again[0], again[1]["id"]) == (200, first[1]["id"])
 
 
@@ -246,6 +246,16 @@ async def test_a_transfer_to_an_unknown_queue_changes_nothing(api: Api) -> None:
     status, answer = await api.call("POST", f"/v1/interactions/{ix}/transfer", {"queue": "x"})
     _, shown = await api.call("GET", f"/v1/interactions/{ix}")
     assert (status, answer["error"]["field"], shown["state"]) == (400, "queue", "assigned")
+
+
+async def test_an_accept_redis_refuses_is_not_answered_as_done(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="chat")
+    offer = await next_frame(ws, "offer")
+    await api.redis.hset(api.router.store.keys.interaction(ix), "state", "queued")  # diverged
+    status, answer = await api.call("POST", f"/v1/offers/{offer['offer_id']}/accept")
+    assert (status, answer["error"]["code"]) == (503, "unavailable"), answer
 
 
 async def test_a_change_redis_refuses_is_not_answered_as_done(api: Api) -> None:

@@ -72,8 +72,8 @@ def test_a_live_server_is_adopted(server: EmbeddedRedis) -> None:
 def test_an_adopted_server_takes_the_fsync_setting_of_the_start(server: EmbeddedRedis) -> None:
     server.start()
     EmbeddedRedis(server.data_dir, appendfsync="always").start()
-    client = redis.Redis(unix_socket_path=str(server.socket_path))
-    assert client.config_get("appendfsync") == {"appendfsync": "always"}
+    with redis.Redis(unix_socket_path=str(server.socket_path)) as client:
+        assert client.config_get("appendfsync") == {"appendfsync": "always"}
 
 
 def test_a_stopped_server_is_not_joined_by_a_second(server: EmbeddedRedis) -> None:
@@ -84,9 +84,31 @@ def test_a_stopped_server_is_not_joined_by_a_second(server: EmbeddedRedis) -> No
     try:
         with pytest.raises(EmbeddedRedisError):
             EmbeddedRedis(server.data_dir).start(timeout=1.0)
+        servers = _servers_on(server.data_dir)
     finally:
         os.kill(pid, signal.SIGCONT)
-    assert _servers_on(server.data_dir) == [pid]
+        for other in set(_servers_on(server.data_dir)) - {pid}:
+            os.kill(other, signal.SIGKILL)  # one a failing run started
+    assert servers == [pid]
+
+
+def test_a_server_that_never_answered_is_left_running(server: EmbeddedRedis) -> None:
+    server.start()
+    pid = server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    second = EmbeddedRedis(server.data_dir)
+    try:
+        with pytest.raises(EmbeddedRedisError):
+            second.start(timeout=0.5)
+        second.stop()  # as routerd's shutdown does after the failed start
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    deadline = time.monotonic() + 5  # a signal sent while it was stopped lands now
+    while not ping(server.socket_path) and server.alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert ping(server.socket_path) and server.alive()
 
 
 def test_an_adopted_server_that_dies_is_started_again_with_its_data(
@@ -97,7 +119,9 @@ def test_an_adopted_server_that_dies_is_started_again_with_its_data(
     _command(server.socket_path, "SET", "k", "kept")
     adopted = EmbeddedRedis(server.data_dir)
     adopted.start()
-    os.kill(server.pid or 0, signal.SIGKILL)
+    pid = server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
     server.stop()  # reaps it, as its parent
     seen_dead = not adopted.alive()
     adopted.restart()
