@@ -41,25 +41,25 @@ def find_redis_server() -> str:
 def ping(path: Path, timeout: float = 0.5) -> bool:
     """Whether a Redis server answers PING on the unix socket."""
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(path))
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+        return _call(path, timeout, "PING").startswith(b"+PONG")
     except OSError:
         return False
 
 
+def _call(path: Path, timeout: float, *args: str) -> bytes:
+    """One command on the unix socket, before any client exists; the start of its reply."""
+    command = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        sock.sendall(command.encode())
+        return sock.recv(256)
+
+
 def _config_set(path: Path, name: str, value: str) -> None:
     """CONFIG SET on the unix socket; EmbeddedRedisError if refused."""
-    args = ("CONFIG", "SET", name, value)
-    command = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(5.0)
-            sock.connect(str(path))
-            sock.sendall(command.encode())
-            reply = sock.recv(256)
+        reply = _call(path, 5.0, "CONFIG", "SET", name, value)
     except OSError as err:
         raise EmbeddedRedisError(f"redis-server did not take {name} {value}: {err}") from None
     if not reply.startswith(b"+OK"):

@@ -181,13 +181,20 @@ class Store:
             if a is not None
         }
 
-    async def agent_events(self, agent_id: str, since: int) -> list[tuple[int, bytes]]:
-        """The agent's stream events after seq `since`, oldest first, as (seq, payload)."""
+    async def missed_events(self, agent_id: str, last: int) -> list[tuple[int, bytes]] | None:
+        """What a client that has the agent's events up to seq `last` missed, oldest first, as
+        (seq, payload); None if the kept events cannot bring it up to date: those after `last`
+        were trimmed (the stream keeps the last 256), or `last` is past the agent's seq (Redis
+        lost its last writes, say, and the seq runs again from lower down)."""
         key = self.keys.agent_events(agent_id)
         entries: list[tuple[bytes, dict[bytes, bytes]]] = await self.client.xrange(
-            key, min=f"{since + 1}-0", max="+"
+            key, min=f"{last + 1}-0", max="+"
         )  # type: ignore[assignment]
-        return [(int(text(eid).partition("-")[0]), fields[b"e"]) for eid, fields in entries]
+        events = [(int(text(eid).partition("-")[0]), fields[b"e"]) for eid, fields in entries]
+        if events:
+            return events if events[0][0] == last + 1 else None
+        seq = await self.client.hget(self.keys.agent(agent_id), "seq")
+        return [] if int(seq or 0) == last else None
 
     async def dump(self, keys: Sequence[str], fields: Sequence[str]) -> list[bytes | None]:
         """The `fields` of every hash in `keys`, flat, in one round trip."""

@@ -85,11 +85,11 @@ class Line:
         """Whether frames go out as sent (the hello or replay is out, and it is open)."""
         return self._held is None and self._transport is not None
 
-    def catch_up(self, events: list[tuple[int, bytes]]) -> None:
-        """Send the agent's events after `last`, as Redis holds them; a client they cannot
-        bring up to date (some were trimmed, or Redis is behind it) is closed, and reconnects
-        with ?since for a hello."""
-        if not events or events[0][0] != self.last + 1:
+    def catch_up(self, events: list[tuple[int, bytes]] | None) -> None:
+        """Send what the client missed after `last` (`Store.missed_events`); one the kept
+        events cannot bring up to date (None) is closed, and reconnects with ?since for a
+        hello."""
+        if events is None:
             self._reset(b"reconnect with ?since")
             return
         for seq, payload in events:
@@ -155,7 +155,7 @@ class Hub(Publisher):
         seqs = await store.dump([store.keys.agent(a) for a, _ in lines], ["seq"])
         for (agent_id, line), seq in zip(lines, seqs, strict=True):
             if int(seq or 0) != line.last:
-                line.catch_up(await store.agent_events(agent_id, line.last))
+                line.catch_up(await store.missed_events(agent_id, line.last))
 
     async def close_all(self) -> None:
         """Close every line (shutdown)."""

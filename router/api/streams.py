@@ -70,8 +70,8 @@ async def _greet(
     """Send what a desk gets first (the events after `since`, else the hello); the last seq."""
     router = context(request).router
     if since is not None:
-        events = await router.store.agent_events(agent_id, since)
-        if await _continues(request, agent_id, since, events):
+        events = await router.store.missed_events(agent_id, since)
+        if events is not None:
             for seq, payload in events:
                 await ws.send_str(with_seq(seq, payload).decode())
             return events[-1][0] if events else since
@@ -82,19 +82,6 @@ async def _greet(
     last = hello["seq"]
     assert isinstance(last, int)
     return last
-
-
-async def _continues(
-    request: web.Request, agent_id: str, since: int, events: list[tuple[int, bytes]]
-) -> bool:
-    """Whether `events` follow `since` with no gap: not when the ones after it were trimmed
-    (the stream keeps the last 256), nor when `since` is past the agent's seq (Redis lost its
-    last writes, say, and the seq runs again from lower down)."""
-    if events:
-        return events[0][0] == since + 1
-    router = context(request).router
-    seq = await router.store.client.hget(router.store.keys.agent(agent_id), "seq")
-    return int(seq or 0) == since
 
 
 def _release(request: web.Request, ws: web.WebSocketResponse) -> None:

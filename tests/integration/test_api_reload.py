@@ -7,7 +7,7 @@ import contextlib
 import gc
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sized
 from pathlib import Path
 from typing import Any
 
@@ -295,7 +295,7 @@ async def test_an_engine_half_read_when_redis_failed_is_freed_during_the_outage(
     failing = rebuilds_failing(monkeypatch, lambda: RedisConnectionError("gone mid-read"))
     with pytest.raises(RedisConnectionError) as failed:  # held, as a caller answering it holds it
         await reload_file(api.router)
-    await asyncio.wait_for(until_built(built, 2), 5)  # the reload's read, the outage's first
+    await asyncio.wait_for(until_len(built, 2), 5)  # the reload's read, the outage's first
     await asyncio.sleep(0.05)  # that try has failed: the outage waits to try again
     gc.collect()
     freed = [ref() is None for ref in built]
@@ -314,7 +314,7 @@ async def test_engines_half_read_are_freed_under_the_daemons_collection_policy(
         failing = rebuilds_failing(monkeypatch, lambda: RedisConnectionError("gone mid-read"))
         with pytest.raises(RedisConnectionError):
             await reload_file(api.router)
-        await asyncio.wait_for(until_built(built, 3), 5)  # and two of the outage's tries
+        await asyncio.wait_for(until_len(built, 3), 5)  # and two of the outage's tries
         await asyncio.sleep(0.05)
         kept = [ref() is not None for ref in built]  # no collection of the test's own
         failing.clear()
@@ -366,7 +366,7 @@ async def test_a_resync_that_finds_redis_down_waits_for_redis_as_an_outage_does(
     with structlog.testing.capture_logs() as logs:
         with pytest.raises(ValueError):
             await reload_file(api.router)
-        await asyncio.wait_for(until_tried(made, 3), 5)  # the reload's, resync's, outage's
+        await asyncio.wait_for(until_len(made, 3), 5)  # the reload's, resync's, outage's
         failing.clear()
         await asyncio.wait_for(until_ready(api), 5)
     paused = [x["reason"] for x in logs if x["event"] == "routing_paused"]
@@ -379,15 +379,9 @@ async def until_ready(api: Api) -> None:
         await asyncio.sleep(0.05)
 
 
-async def until_tried(made: list[Exception], n: int) -> None:
-    """Until `n` rebuilds have failed."""
-    while len(made) < n:
-        await asyncio.sleep(0.05)
-
-
-async def until_built(built: list[weakref.ref[Engine]], n: int) -> None:
-    """Until the router has built `n` engines since `built_engines`."""
-    while len(built) < n:
+async def until_len(grown: Sized, n: int) -> None:
+    """Until `grown` (engines built, rebuilds tried) holds `n`."""
+    while len(grown) < n:
         await asyncio.sleep(0.01)
 
 
@@ -403,8 +397,7 @@ async def test_a_rebuild_that_keeps_failing_for_a_bug_is_tried_less_and_less_oft
     monkeypatch.setattr(service, "rebuild", read)
     with pytest.raises(ValueError):
         await reload_file(api.router)
-    while len(tries) < 5:  # the reload's, the resync's, then three of the pause's
-        await asyncio.sleep(0.05)
+    await until_len(tries, 5)  # the reload's, the resync's, then three of the pause's
     monkeypatch.undo()
     await asyncio.wait_for(until_ready(api), 10)
     first, second = tries[3] - tries[2], tries[4] - tries[3]
