@@ -66,7 +66,7 @@ class Requeued:
     interaction_id: str
     agent_id: str
     offer_id: str
-    reason: str  # rejected | expired | agent_left
+    reason: str  # rejected | expired | lapsed (ran out while routerd was down) | agent_left
     # Every agent that could take it had declined it: only this one is excluded now.
     fresh: bool = False
 

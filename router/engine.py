@@ -279,8 +279,10 @@ class Engine:
         self._fall_through(self._take_offer(ev.offer_id), "expired", now, out)
 
     def _offer_timer(self, offer_id: str, when: float, out: Out) -> None:
-        if offer_id in self.offers:
-            self._fall_through(self._take_offer(offer_id), "expired", when, out)
+        offer = self.offers.get(offer_id)
+        if offer is not None:
+            reason = "lapsed" if offer.lapsed else "expired"
+            self._fall_through(self._take_offer(offer_id), reason, when, out)
 
     def _fall_through(
         self, taken: tuple[Offer, Task, Agent], reason: str, now: float, out: Out

@@ -94,3 +94,6 @@ class Offer:
     task: str
     agent: str
     deadline: float
+    # Restored with its deadline already passed: it ran out while routerd was down or cut off
+    # from Redis, when no answer could be taken, so it does not count as the agent's miss.
+    lapsed: bool = False

@@ -172,6 +172,7 @@ def _restore_task(engine: Engine, task: Task, offers: dict[str, Offer]) -> bool:
     engine.roster.add_load(agent, task.channel, +1)
     if task.state is TaskState.OFFERED:
         offer = offers[task.offer or ""]
+        offer.lapsed = offer.deadline <= engine.clock()
         engine.offers[offer.id] = offer
         agent.offer = offer.id
         engine.timers.add(offer.deadline, TimerKind.OFFER, offer.id)

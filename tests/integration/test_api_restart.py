@@ -111,6 +111,25 @@ async def test_an_offer_whose_deadline_passed_during_a_restart_is_requeued(
     assert (shown["state"], shown["agent"]) == ("queued", None)
 
 
+async def test_an_offer_that_lapsed_during_a_restart_is_not_counted_as_missed(
+    client: aioredis.Redis,
+) -> None:
+    api = await start_api(client, offer_timeout="1s")
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    await api.contact(channel="chat")
+    offer = await next_frame(ws, "offer")
+    await stop_api(api)
+    await asyncio.sleep(max(0.0, offer["deadline"] - api.router.clock()) + 0.2)
+    await stop_api(await start_api(client, offer_timeout="1s"))  # requeues the offer
+    api = await start_api(client, offer_timeout="1s")
+    try:
+        _, shown = await api.call("GET", "/v1/agents/a1")
+    finally:
+        await stop_api(api)
+    assert shown["missed_offers"] == 0
+
+
 async def test_a_live_offer_keeps_its_deadline_across_a_restart(client: aioredis.Redis) -> None:
     api = await start_api(client)
     await api.agent("a1", {"en": 3})

@@ -29,13 +29,33 @@ def test_snapshot_of_a_rebuilt_engine_is_the_same() -> None:
     assert snapshot(fresh) == snapshot(engine)
 
 
-def test_rebuild_requeues_offers_whose_deadline_passed() -> None:
+def test_rebuild_requeues_offers_whose_deadline_passed_as_lapsed() -> None:
     engine, clock = make_engine()
     login(engine, "a", {"en": 2})
     offer = offers(arrive(engine, "t1"))[0]
     clock.advance_to(offer.deadline + 5)
     _, out = _rebuilt(engine, clock)
-    assert d.Requeued("t1", "a", offer.offer_id, "expired") in out
+    assert d.Requeued("t1", "a", offer.offer_id, "lapsed") in out
+
+
+def test_an_offer_that_lapsed_while_routerd_was_down_is_not_the_agents_miss() -> None:
+    engine, clock = make_engine()  # max_missed: 2
+    login(engine, "a", {"en": 2})
+    clock.advance_to(offers(arrive(engine, "t1"))[0].deadline)
+    engine.handle(e.Tick())  # one miss while routerd runs
+    clock.advance_to(offers(arrive(engine, "t2"))[0].deadline + 5)
+    agent = _rebuilt(engine, clock)[0].roster.get("a")
+    assert (agent.missed, agent.status.value) == (1, "available")
+
+
+def test_an_offer_that_runs_out_after_a_rebuild_is_the_agents_miss() -> None:
+    engine, clock = make_engine()
+    login(engine, "a", {"en": 2})
+    offer = offers(arrive(engine, "t1"))[0]
+    clock.advance_to(offer.deadline - 5)
+    fresh, _ = _rebuilt(engine, clock)
+    clock.advance_to(offer.deadline)
+    assert d.Requeued("t1", "a", offer.offer_id, "expired") in fresh.handle(e.Tick())
 
 
 def test_rebuild_keeps_live_offers_with_their_deadline() -> None:
