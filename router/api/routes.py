@@ -12,7 +12,7 @@ from router.api.bodies import AgentIn, InteractionIn, StatusIn, TransferIn
 from router.api.context import PRINCIPAL, Handler, Owner
 from router.api.errors import ANSWERED, error_response
 from router.auth import Auth, Principal
-from router.errors import Forbidden
+from router.errors import Forbidden, Unauthorized
 
 READ = frozenset({"supervisor", "admin"})
 ADMIN = frozenset({"admin"})
@@ -31,6 +31,11 @@ class Route:
     owner: Owner | None = None
     created: bool = False  # answers 201
     refusals: tuple[tuple[int, str], ...] = ()  # answers beside the ones every route may give
+
+    @property
+    def websocket(self) -> bool:
+        """Whether the route opens a WebSocket (a stream)."""
+        return self.path.endswith("/stream")
 
 
 def _r(*roles: str) -> frozenset[str]:
@@ -115,6 +120,9 @@ def _caller(route: Route, roles: frozenset[str], auth: Auth, request: web.Reques
     header = request.headers.get("Authorization")
     # Only a browser's WebSocket, which cannot send the header, needs the query parsed.
     query = request.query.get("key") if header is None and auth.enabled else None
+    if query is not None and not route.websocket:
+        # A key in a URL ends up in proxies' and browsers' logs: only a stream may take one.
+        raise Unauthorized("only WebSocket streams take ?key=; send Authorization: Bearer KEY")
     who = auth.principal(header, query)
     if who.role not in roles:
         raise Forbidden(f"the {who.role} role may not {route.method} {route.path}")

@@ -104,6 +104,11 @@ async def test_an_agent_accepts_its_own_offer(api: Api) -> None:
     assert (await api.call("POST", f"/v1/offers/{offer}/accept", key="agent-a1-key"))[0] == 200
 
 
+async def test_a_key_in_the_url_of_a_request_that_is_not_a_stream_is_refused(api: Api) -> None:
+    async with api.http.get(f"{api.base}/v1/queues?key=supervisor-key") as r:
+        assert (r.status, (await r.json())["error"]["code"]) == (401, "unauthorized")
+
+
 async def test_an_agent_may_not_open_anothers_stream(api: Api) -> None:
     await _agent(api, "a2")
     async with api.http.get(f"{api.base}/v1/agents/a2/stream?key=agent-a1-key") as r:
