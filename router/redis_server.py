@@ -11,12 +11,16 @@ import subprocess
 import time
 from pathlib import Path
 
+import structlog
+
 from router.errors import RouterdError
 
 SOCKET = "redis.sock"
 PIDFILE = "redis.pid"
 LOGFILE = "redis.log"
 _PROC = Path("/proc/self")  # absent where there is no procfs (macOS): pids are trusted
+
+log = structlog.get_logger("routerd.redis_server")
 
 
 class EmbeddedRedisError(RouterdError):
@@ -40,10 +44,16 @@ def find_redis_server() -> str:
 
 def ping(path: Path, timeout: float = 0.5) -> bool:
     """Whether a Redis server answers PING on the unix socket."""
+    return _answer(path, timeout).startswith(b"+PONG")
+
+
+def _answer(path: Path, timeout: float = 0.5) -> bytes:
+    """The start of a server's reply to PING (`-LOADING ...` while it loads its data); empty if
+    none answers."""
     try:
-        return _call(path, timeout, "PING").startswith(b"+PONG")
+        return _call(path, timeout, "PING")
     except OSError:
-        return False
+        return b""
 
 
 def _call(path: Path, timeout: float, *args: str) -> bytes:
@@ -141,19 +151,24 @@ class EmbeddedRedis:
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Wait until the server from `spawn` answers; an adopted one is given the settings
-        of this start."""
-        deadline = time.monotonic() + timeout
-        while not ping(self.socket_path):
+        of this start. `timeout` bounds a silent server: one loading its data is waited for,
+        however big the data."""
+        deadline, loading = time.monotonic() + timeout, False
+        while not (answer := _answer(self.socket_path)).startswith(b"+PONG"):
+            if answer.startswith(b"-LOADING"):
+                if not loading:
+                    log.info("embedded_redis_loading", data_dir=str(self.data_dir))
+                deadline, loading = time.monotonic() + timeout, True
             if self._proc is not None and self._proc.poll() is not None:
-                log = self.data_dir / LOGFILE
-                tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
+                logfile = self.data_dir / LOGFILE
+                tail = logfile.read_text(errors="replace")[-500:] if logfile.exists() else ""
                 raise EmbeddedRedisError(f"redis-server exited: {tail.strip()}")
             if time.monotonic() > deadline:
                 if self._proc is None:
                     self._given_up = True
                     raise EmbeddedRedisError(
                         f"redis-server {self.pid} holds {self.data_dir} and did not answer "
-                        f"within {timeout}s: let it finish loading, or stop it"
+                        f"within {timeout}s: it may be stopped (SIGSTOP); let it go on, or stop it"
                     )
                 self._proc.kill()
                 self._proc.wait()

@@ -76,6 +76,27 @@ def test_an_adopted_server_takes_the_fsync_setting_of_the_start(server: Embedded
         assert client.config_get("appendfsync") == {"appendfsync": "always"}
 
 
+def _write_aof(path: Path, keys: int) -> None:
+    """An AOF that sets `keys` keys one command each, as routerd's small writes are."""
+    with path.open("wb") as out:
+        for start in range(0, keys, 10_000):
+            names = (b"k%d" % i for i in range(start, min(keys, start + 10_000)))
+            out.write(
+                b"".join(
+                    b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\nx\r\n" % (len(k), k) for k in names
+                )
+            )
+
+
+def test_a_server_loading_its_data_past_the_timeout_is_waited_for(
+    server: EmbeddedRedis,
+) -> None:
+    server.data_dir.mkdir(parents=True)
+    _write_aof(server.data_dir / "appendonly.aof", 1_000_000)  # about a second to load
+    server.start(timeout=0.25)
+    assert _command(server.socket_path, "DBSIZE") == b":1000000"
+
+
 def test_a_stopped_server_is_not_joined_by_a_second(server: EmbeddedRedis) -> None:
     server.start()
     pid = server.pid
