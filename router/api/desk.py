@@ -75,13 +75,13 @@ def _event(router: Router, agent_id: str, action: Action) -> e.Event:
     raise InvalidInput("action", "one of accept, reject, complete, heartbeat, status")
 
 
-def handler(router: Router, agent_id: str, line: Line) -> Callable[[str], Awaitable[None]]:
-    """Handles one incoming frame of `agent_id`'s line."""
+def handler(router: Router, agent_id: str, line: Line) -> Callable[[bytes], Awaitable[None]]:
+    """Handles one incoming frame (UTF-8 JSON) of `agent_id`'s line."""
 
-    async def act(frame: str) -> None:
+    async def act(frame: bytes) -> None:
         ref: Any = None
         try:
-            action = decode(frame.encode(), Action)
+            action = decode(frame, Action)
             ref = action.ref
             event = _event(router, agent_id, action)
             await router.submit(event)

@@ -119,13 +119,18 @@ async def _hello(request: web.Request, agent_id: str) -> dict[str, object]:
 
 
 async def _drain(
-    ws: web.WebSocketResponse, act: Callable[[str], Awaitable[None]] | None = None
+    ws: web.WebSocketResponse, act: Callable[[bytes], Awaitable[None]] | None = None
 ) -> None:
-    """Read until the client goes, handing text frames to `act` (if the caller may act)."""
+    """Read until the client goes, handing data frames to `act` (if the caller may act)."""
     async for msg in ws:
         if msg.type == WSMsgType.ERROR:
             break
-        if msg.type == WSMsgType.TEXT and act is not None:
+        if act is None:
+            continue
+        # JSON in a binary frame is taken too: some clients send every payload as one.
+        if msg.type == WSMsgType.TEXT:
+            await act(msg.data.encode())
+        elif msg.type == WSMsgType.BINARY:
             await act(msg.data)
 
 

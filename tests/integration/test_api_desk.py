@@ -55,6 +55,20 @@ async def test_an_agent_may_not_accept_anothers_offer_over_its_socket(api: Api) 
     assert (reply["ok"], reply["ref"], reply["error"]["code"]) == (False, "x", "forbidden")
 
 
+async def test_an_action_in_a_binary_frame_is_taken(api: Api) -> None:
+    ws, offer = await _offered(api)
+    await ws.send_bytes(b'{"action": "accept", "offer_id": "%s"}' % offer["offer_id"].encode())
+    frames = await _frames_until_reply(ws)
+    assert [(f["type"], f.get("ok")) for f in frames] == [("assigned", None), ("reply", True)]
+
+
+async def test_a_binary_frame_that_is_not_json_is_refused(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    await ws.send_bytes(b"\x00\xff")
+    assert (await next_frame(ws, "reply"))["ok"] is False
+
+
 async def test_an_unknown_action_is_refused_naming_the_field(api: Api) -> None:
     await api.agent("a1", {"en": 3})
     ws = await api.stream("a1")
