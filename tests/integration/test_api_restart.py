@@ -93,9 +93,9 @@ async def test_a_session_stays_with_its_agent_across_a_restart(client: aioredis.
     assert shown["explain"]["rule"] == "sticky"
 
 
-async def test_an_offer_whose_deadline_passed_during_a_restart_is_requeued(
-    client: aioredis.Redis,
-) -> None:
+async def _offer_run_out_while_stopped(client: aioredis.Redis) -> str:
+    """Offer a contact to agent a1, then stop routerd until the offer's deadline has passed;
+    the contact's id."""
     api = await start_api(client, offer_timeout="1s")
     await api.agent("a1", {"en": 3})
     ws = await api.stream("a1")
@@ -103,6 +103,13 @@ async def test_an_offer_whose_deadline_passed_during_a_restart_is_requeued(
     offer = await next_frame(ws, "offer")
     await stop_api(api)
     await asyncio.sleep(max(0.0, offer["deadline"] - api.router.clock()) + 0.2)
+    return ix
+
+
+async def test_an_offer_whose_deadline_passed_during_a_restart_is_requeued(
+    client: aioredis.Redis,
+) -> None:
+    ix = await _offer_run_out_while_stopped(client)
     api = await start_api(client, offer_timeout="1s")
     try:
         _, shown = await api.call("GET", f"/v1/interactions/{ix}")
@@ -114,13 +121,7 @@ async def test_an_offer_whose_deadline_passed_during_a_restart_is_requeued(
 async def test_an_offer_that_lapsed_during_a_restart_is_not_counted_as_missed(
     client: aioredis.Redis,
 ) -> None:
-    api = await start_api(client, offer_timeout="1s")
-    await api.agent("a1", {"en": 3})
-    ws = await api.stream("a1")
-    await api.contact(channel="chat")
-    offer = await next_frame(ws, "offer")
-    await stop_api(api)
-    await asyncio.sleep(max(0.0, offer["deadline"] - api.router.clock()) + 0.2)
+    await _offer_run_out_while_stopped(client)
     await stop_api(await start_api(client, offer_timeout="1s"))  # requeues the offer
     api = await start_api(client, offer_timeout="1s")
     try:

@@ -48,22 +48,23 @@ def test_an_offer_that_lapsed_while_routerd_was_down_is_not_the_agents_miss() ->
     assert (agent.missed, agent.status.value) == (1, "available")
 
 
-def test_an_offer_that_runs_out_after_a_rebuild_is_the_agents_miss() -> None:
+def _rebuilt_with_a_live_offer() -> tuple[Engine, VirtualClock, d.Offered]:
+    """An engine rebuilt 5 s before the deadline of agent a's offer of t1."""
     engine, clock = make_engine()
     login(engine, "a", {"en": 2})
     offer = offers(arrive(engine, "t1"))[0]
     clock.advance_to(offer.deadline - 5)
-    fresh, _ = _rebuilt(engine, clock)
+    return _rebuilt(engine, clock)[0], clock, offer
+
+
+def test_an_offer_that_runs_out_after_a_rebuild_is_the_agents_miss() -> None:
+    fresh, clock, offer = _rebuilt_with_a_live_offer()
     clock.advance_to(offer.deadline)
     assert d.Requeued("t1", "a", offer.offer_id, "expired") in fresh.handle(e.Tick())
 
 
 def test_rebuild_keeps_live_offers_with_their_deadline() -> None:
-    engine, clock = make_engine()
-    login(engine, "a", {"en": 2})
-    offer = offers(arrive(engine, "t1"))[0]
-    clock.advance_to(offer.deadline - 5)
-    fresh, _ = _rebuilt(engine, clock)
+    fresh, _, offer = _rebuilt_with_a_live_offer()
     assert fresh.offers[offer.offer_id].deadline == offer.deadline
 
 
