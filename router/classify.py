@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import structlog
+
 from router.config.compile import attribute_text
 from router.config.model import RoutingConfig, Rule
 from router.errors import ClassificationError
+
+log = structlog.get_logger("routerd.classify")
+
+# A rule's pattern gets this long on a contact's text, then counts as not matching: a pattern
+# that backtracks on some text (runs of spaces, say) would otherwise hold the whole daemon.
+# Searches that do not backtrack so take microseconds, even on a text of 256 KiB.
+PATTERN_TIMEOUT = 0.02
 
 
 @dataclass(slots=True)
@@ -63,4 +72,11 @@ def _matches(
                 break
         else:
             return False
-    return rule.pattern is None or rule.pattern.search(text) is not None
+    if rule.pattern is None:
+        return True
+    try:
+        return rule.pattern.search(text, timeout=PATTERN_TIMEOUT) is not None
+    except TimeoutError:
+        log.warning("classification_pattern_timed_out", rule=rule.name, text_chars=len(text),
+                    timeout_s=PATTERN_TIMEOUT)  # fmt: skip
+        return False

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+import regex
 
 from router.config.compile import rule_pattern
 from router.config.durations import parse_duration, parse_service_level
@@ -173,7 +174,7 @@ def _check_rule(path: Path, rule: RuleSpec, spec: RoutingFile, names: _Names) ->
     if rule.when.regex is not None:
         try:
             rule_pattern(rule.when.regex)
-        except re.error as exc:
+        except regex.error as exc:
             findings.append(Finding((*path, "when", "regex"), f"invalid regex: {exc}"))
     # Rules are known by name to their authors; an index alone is hard to find.
     return [Finding(f.path, f"rule {rule.name!r}: {f.message}", f.at) for f in findings]

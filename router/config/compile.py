@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import regex
 
 from router.config.durations import parse_duration, parse_service_level
 from router.config.model import (
@@ -26,9 +26,10 @@ from router.config.schema import (
 )
 
 
-def rule_pattern(text: str) -> re.Pattern[str]:
-    """A rule's regex, compiled case-insensitive like its keywords; re.error if invalid."""
-    return re.compile(text, re.IGNORECASE)
+def rule_pattern(text: str) -> regex.Pattern[str]:
+    """A rule's regex (Python `re` syntax), compiled case-insensitive like its keywords;
+    regex.error if invalid."""
+    return regex.compile(text, regex.IGNORECASE | regex.VERSION0)
 
 
 def compile_config(spec: RoutingFile, source: str) -> RoutingConfig:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+import regex
 
 MAX_LEVEL = 5
 MAX_PRIORITY = 10
@@ -75,7 +76,7 @@ class Rule:
     channels: frozenset[str] = frozenset()  # empty: any channel
     attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
     keywords: tuple[str, ...] = ()  # lower-cased; any one present in the text matches
-    pattern: re.Pattern[str] | None = None
+    pattern: regex.Pattern[str] | None = None
     priority: int | None = None
     skills: Mapping[str, int] = field(default_factory=dict)
 

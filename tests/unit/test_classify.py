@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import structlog
 
 from router.classify import Classifier
 from router.config import load_config, load_config_text
@@ -73,3 +74,27 @@ classification:
         Classifier(load_config_text(text, "b.yaml")).classify("chat", {"vip": True}).queue
         == "flagged"
     )
+
+
+BACKTRACKING = """
+version: 1
+channels: {chat: {cost: 25, max_per_agent: 2}}
+skills: {en: {}}
+queues:
+  plain: {channels: [chat]}
+  tickets: {channels: [chat]}
+classification:
+  rules:
+    - {name: tickets, when: {regex: '\\b(?:ticket|case)\\s*#?\\s*\\d{5,}\\b'}, queue: tickets}
+  default: plain
+"""
+
+
+def test_a_pattern_that_runs_out_of_time_counts_as_not_matching_and_is_logged() -> None:
+    # Two runs of spaces with an optional character between them: each split is tried, some
+    # 2*10^8 steps, seconds of routing held without a time limit.
+    classifier = Classifier(load_config_text(BACKTRACKING, "t.yaml"))
+    with structlog.testing.capture_logs() as logs:
+        queue = classifier.classify("chat", {}, "ticket" + " " * 20_000).queue
+    timed_out = [x["rule"] for x in logs if x["event"] == "classification_pattern_timed_out"]
+    assert (queue, timed_out) == ("plain", ["tickets"])

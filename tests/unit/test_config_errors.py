@@ -302,7 +302,7 @@ def test_invalid_regex(tmp_path: Path) -> None:
     assert _problems(tmp_path, text) == [
         f"{tmp_path / 'routing.yaml'}:{_line(text, 'regex')}: "
         "classification.rules[0].when.regex: rule 'invoices': "
-        "invalid regex: missing ), unterminated subpattern at position 8"
+        "invalid regex: missing ) at position 10"
     ]
 
 
