@@ -186,14 +186,20 @@ class Store:
         (seq, payload); None if the kept events cannot bring it up to date: those after `last`
         were trimmed (the stream keeps the last 256), or `last` is past the agent's seq (Redis
         lost its last writes, say, and the seq runs again from lower down)."""
-        key = self.keys.agent_events(agent_id)
-        entries: list[tuple[bytes, dict[bytes, bytes]]] = await self.client.xrange(
-            key, min=f"{last + 1}-0", max="+"
-        )  # type: ignore[assignment]
-        events = [(int(text(eid).partition("-")[0]), fields[b"e"]) for eid, fields in entries]
+        # One transaction: a commit landing between the two reads would pass for lost writes.
+        replies = _no_errors(await pipelined(self.client, [
+            ("MULTI",),
+            ("XRANGE", self.keys.agent_events(agent_id), f"{last + 1}-0", "+"),
+            ("HGET", self.keys.agent(agent_id), "seq"),
+            ("EXEC",),
+        ]))  # fmt: skip
+        entries, seq = _no_errors(replies[-1])
+        events = [
+            (int(eid.partition(b"-")[0]), dict(zip(f[::2], f[1::2], strict=True))[b"e"])
+            for eid, f in entries
+        ]
         if events:
             return events if events[0][0] == last + 1 else None
-        seq = await self.client.hget(self.keys.agent(agent_id), "seq")
         return [] if int(seq or 0) == last else None
 
     async def dump(self, keys: Sequence[str], fields: Sequence[str]) -> list[bytes | None]:

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import weakref
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import aiohttp
 import pytest
@@ -71,6 +72,54 @@ async def test_a_reconnect_with_since_gets_what_it_missed(api: Api) -> None:
     missed = [await next_frame(again), await next_frame(again)]
     first = offer["seq"] + 1
     assert [(f["type"], f["seq"]) for f in missed] == [("assigned", first), ("ended", first + 1)]
+
+
+async def test_a_reconnect_while_a_commit_lands_gets_the_events_not_the_hello(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await api.agent("a1", {"en": 3}, status="break")
+    ws = await api.http.ws_connect(f"{api.base}/v1/agents/a1/stream")
+    since = (await next_frame(ws))["seq"]
+    await ws.close()
+    real, landed = api.router.store.client, []
+
+    async def change_status() -> None:
+        landed.append(True)
+        await api.call("POST", "/v1/agents/a1/status", {"status": "meeting"})
+
+    class CommitInBetween:
+        """The store's client, with a commit landing right after the first XRANGE it reads."""
+
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(real, name)
+            if name != "xrange":
+                return attr
+
+            async def xrange(*args: Any, **kw: Any) -> Any:
+                read = await attr(*args, **kw)
+                if not landed:
+                    await change_status()
+                return read
+
+            return xrange
+
+    store, replayed = api.router.store, asyncio.Event()
+    missed_events = store.missed_events
+
+    async def missed_then_tell(*args: Any) -> Any:
+        try:
+            return await missed_events(*args)
+        finally:
+            replayed.set()
+
+    monkeypatch.setattr(store, "client", CommitInBetween())
+    monkeypatch.setattr(store, "missed_events", missed_then_tell)
+    again = await api.stream("a1", f"?since={since}")
+    await asyncio.wait_for(replayed.wait(), 10)
+    if not landed:  # the reads were one transaction: the commit lands after them
+        await change_status()
+    first = await next_frame(again)
+    assert (first["type"], first["seq"]) == ("status", since + 1)
 
 
 async def test_a_reconnect_past_the_kept_events_gets_the_hello(api: Api) -> None:
