@@ -13,7 +13,8 @@ from router.api.context import context, principal
 from router.api.hub import Line, with_seq
 from router.commits import offer_payload
 from router.errors import InvalidInput, NotFound
-from router.service import REDIS_DOWN
+from router.model import TaskState
+from router.service import REDIS_DOWN, Router
 
 
 def _since(request: web.Request) -> int | None:
@@ -105,17 +106,37 @@ def _release(request: web.Request, ws: web.WebSocketResponse) -> None:
 
 async def _hello(request: web.Request, agent_id: str) -> dict[str, object]:
     """A fresh connection's first frame: the agent's last seq (to resume from with `?since`),
-    its status and its open offer."""
+    its status, the interactions it holds and its open offer: all a desk starting over needs."""
     router = context(request).router
     seq = await router.store.client.hget(router.store.keys.agent(agent_id), "seq")
     agent = router.engine.agent(agent_id)
-    hello: dict[str, object] = {"type": "hello", "seq": int(seq or 0), "status": agent.status.value}
+    hello: dict[str, object] = {
+        "type": "hello",
+        "seq": int(seq or 0),
+        "status": agent.status.value,
+        "interactions": _held(router, sorted(agent.active)),
+    }
     offer = router.engine.offers.get(agent.offer or "")
     held = router.committer.held.get(offer.task) if offer is not None else None
     if offer is not None and held is not None:
         payload = offer_payload(offer.id, offer.task, offer.deadline, held)
         hello["offer"] = orjson.loads(payload)
     return hello
+
+
+def _held(router: Router, ids: list[str]) -> list[dict[str, object]]:
+    """The interactions an agent works on (assigned, or in wrap-up until `until`)."""
+    held: list[dict[str, object]] = []
+    for ix in ids:
+        task = router.engine.tasks.get(ix)
+        if task is None or task.state not in (TaskState.ASSIGNED, TaskState.WRAP_UP):
+            continue  # the open offer is the hello's `offer`
+        item: dict[str, object] = {"interaction_id": ix, "state": task.state.value,
+                                   "channel": task.channel, "queue": task.queue}  # fmt: skip
+        if task.state is TaskState.WRAP_UP:
+            item["until"] = task.wrap_until
+        held.append(item)
+    return held
 
 
 async def _drain(

@@ -201,6 +201,17 @@ async def test_a_fresh_connection_is_told_its_open_offer(api: Api) -> None:
     assert (hello["type"], hello["offer"]["interaction_id"]) == ("hello", ix)
 
 
+async def test_a_fresh_connection_is_told_the_interactions_it_holds(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ix = await api.contact(channel="chat")
+    offer_id = api.router.engine.tasks[ix].offer
+    await api.call("POST", f"/v1/offers/{offer_id}/accept")
+    ws = await api.http.ws_connect(f"{api.base}/v1/agents/a1/stream")
+    hello = await next_frame(ws)
+    held = [(x["interaction_id"], x["state"], x["channel"]) for x in hello["interactions"]]
+    assert (held, "offer" in hello) == ([(ix, "assigned", "chat")], False)
+
+
 async def test_a_desk_that_asks_for_compression_gets_plain_frames(api: Api) -> None:
     await api.agent("a1", {"en": 3})
     ws = await api.http.ws_connect(f"{api.base}/v1/agents/a1/stream", compress=15)
