@@ -92,7 +92,7 @@ class Backlog:
 
     def first(self, bucket: Bucket, n: int) -> list[Task]:
         """Up to n tasks of the bucket, oldest first."""
-        live = (t for _, t in sorted(bucket.heap) if self._where.get(t) is bucket)
+        live = (t for pos, t in sorted(bucket.heap) if self._live(bucket, pos, t))
         return [self._tasks[t] for _, t in zip(range(n), dict.fromkeys(live), strict=False)]
 
     def buckets(self) -> Iterator[Bucket]:
@@ -116,10 +116,16 @@ class Backlog:
             self.board.set_bucket(bucket_id, *req, task.priority, target)
         return bucket
 
+    def _live(self, bucket: Bucket, pos: int, task_id: str) -> bool:
+        """Whether a heap entry stands for a task in the bucket now. Entries are dropped
+        lazily, and a task taken out can come back to the same bucket at another position (a
+        transfer into its own queue): its old entry is then stale though the id is there."""
+        return self._where.get(task_id) is bucket and self._tasks[task_id].seq == pos
+
     def _settle(self, bucket: Bucket) -> None:
         """Drop stale heap entries so the head is live, and tell the board."""
         heap = bucket.heap
-        while heap and self._where.get(heap[0][1]) is not bucket:
+        while heap and not self._live(bucket, *heap[0]):
             heapq.heappop(heap)
         if heap:
             self.board.set_head(bucket.id, self._tasks[heap[0][1]].arrived_at)

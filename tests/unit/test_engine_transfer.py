@@ -28,6 +28,17 @@ def test_a_transferred_contact_is_offered_to_an_agent_of_the_new_queue() -> None
     assert offered_to(out) == {"t1": "accountant"}
 
 
+def test_a_contact_transferred_into_its_own_queue_waits_behind_those_there() -> None:
+    engine, clock = make_engine()
+    for n in range(3):
+        arrive(engine, f"t{n}", channel="voice")
+        clock.advance_to(clock() + 1)
+    engine.handle(e.InteractionTransferred("t1", queue="support"))  # a new leg, at the end
+    first = offers(login(engine, "a", {"en": 2}))[0]  # t0's: one call at a time
+    engine.handle(e.OfferAccepted(first.offer_id))
+    assert offered_to(engine.handle(e.InteractionCompleted("t0"))) == {"t2": "a"}
+
+
 def test_a_transfer_of_an_assigned_contact_frees_its_agent() -> None:
     engine, _ = make_engine()
     login(engine, "a", {"en": 2})
