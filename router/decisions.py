@@ -107,6 +107,7 @@ class Finished:
     interaction_id: str
     state: str
     reason: str
+    answered: bool = False  # an agent had accepted it (an abandon then ends a conversation)
 
 
 @dataclass(slots=True)

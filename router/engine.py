@@ -241,7 +241,7 @@ class Engine:
             agent.offer = None
         self.sticky.drop(task)
         task.state, task.offer, task.ended_at = state, None, now
-        out.append(d.Finished(task.id, state.value, reason))
+        out.append(d.Finished(task.id, state.value, reason, task.answered_at is not None))
         if agent is not None:
             self.dispatcher.release(agent, task, now)
             self._backfill(agent, now, out)

@@ -43,7 +43,7 @@ class Roster:
         # declined task is asked of the smallest of these, not of every agent.
         self._holders: dict[str, set[str]] = {}
         self._members: dict[str, set[str]] = {}
-        self._holding: dict[frozenset[tuple[str, int]], list[Agent]] = {}
+        self._holding: dict[tuple[frozenset[tuple[str, int]], tuple[str, ...]], list[Agent]] = {}
 
     def __len__(self) -> int:
         return len(self._agents)
@@ -149,14 +149,18 @@ class Roster:
             return False
         return agent.holds(task.skills)
 
-    def holding(self, skills: Mapping[str, int]) -> list[Agent]:
-        """The agents that hold every skill at its level, whatever their status; kept until a
-        profile changes, since wallboards ask for every queue every second."""
-        key = frozenset(skills.items())
+    def holding(self, skills: Mapping[str, int], groups: tuple[str, ...] = ()) -> list[Agent]:
+        """The agents that hold every skill at its level and are in one of `groups` (if any),
+        whatever their status; kept until a profile changes, since wallboards ask for every
+        queue every second."""
+        key = (frozenset(skills.items()), groups)
         found = self._holding.get(key)
         if found is None:
-            pool = map(self._agents.__getitem__, self._pool(skills, ()))
-            found = self._holding[key] = [a for a in pool if a.holds(skills)]
+            # An agent in two of the groups is listed by both of them.
+            pool = map(self._agents.__getitem__, dict.fromkeys(self._pool(skills, groups)))
+            found = self._holding[key] = [
+                a for a in pool if a.holds(skills) and (not groups or _in_any(a, groups))
+            ]
         return found
 
     def could_be_taken(self, task: Task) -> bool:
@@ -207,3 +211,7 @@ class Roster:
     def present(self, agent: Agent, now: float) -> bool:
         """Logged in with a live presence lease."""
         return agent.status is not AgentStatus.OFFLINE and agent.lease_until >= now
+
+
+def _in_any(agent: Agent, groups: tuple[str, ...]) -> bool:
+    return any(g in groups for g in agent.groups)

@@ -22,7 +22,8 @@ _COUNTED = (d.Offered, d.Assigned, d.Finished)  # what the queues' counters coun
 class QueueCounters:
     """What happened in one queue since routerd started."""
 
-    offered: int = 0
+    offered: int = 0  # contacts that came into the queue: arrivals and transfers in
+    offers: int = 0  # offers made to agents, a contact's every try counted
     answered: int = 0
     answered_in_target: int = 0
     answer_wait: float = 0.0
@@ -42,16 +43,29 @@ class Stats:
     # is weakly held: a rebuild's old engine must be freed with the collection that follows it.
     _board: tuple[weakref.ref[Engine], float, list[dict[str, Any]], dict[str, int]] | None = None
 
-    def observe(self, engine: Engine, dec: d.Decision, queue: str | None) -> None:
-        """Count one committed decision (`queue` is the interaction's, when it has one)."""
-        self.decisions[type(dec).__name__] += 1
-        if queue is None or not isinstance(dec, _COUNTED):
-            return
+    def counters(self, queue: str) -> QueueCounters:
+        """The queue's counters, made on first use."""
         c = self.queues.get(queue)
         if c is None:
             c = self.queues[queue] = QueueCounters()
+        return c
+
+    def arrived(self, queue: str) -> None:
+        """A new contact came into `queue`."""
+        self.ingested += 1
+        self.counters(queue).offered += 1
+
+    def observe(self, engine: Engine, dec: d.Decision, queue: str | None) -> None:
+        """Count one decision (`queue` is the interaction's, when it has one)."""
+        self.decisions[type(dec).__name__] += 1
+        if isinstance(dec, d.Transferred):  # a new leg, in its new queue
+            self.counters(dec.queue).offered += 1
+            return
+        if queue is None or not isinstance(dec, _COUNTED):
+            return
+        c = self.counters(queue)
         if isinstance(dec, d.Offered):
-            c.offered += 1
+            c.offers += 1
         elif isinstance(dec, d.Assigned):
             task = engine.tasks.get(dec.interaction_id)
             if task is not None and task.answered_at is not None:
@@ -60,7 +74,8 @@ class Stats:
                 c.answer_wait += wait
                 c.answered_in_target += wait <= engine.config.queues[queue].service_level.within
         elif isinstance(dec, d.Finished):
-            if dec.state == TaskState.ABANDONED:
+            # Once answered, a customer who hangs up ends a conversation: not an abandon.
+            if dec.state == TaskState.ABANDONED and not dec.answered:
                 c.abandoned += 1
             elif dec.state == TaskState.EXPIRED:
                 c.expired += 1
@@ -92,7 +107,7 @@ class Stats:
         q = engine.config.queues[name]
         c = self.queues.get(name, QueueCounters())
         roster = engine.roster
-        agents = roster.holding(q.skills)
+        agents = roster.holding(q.skills, q.groups)
         statuses = Counter(map(_STATUS, agents))  # counted in C: most agents may be offline
         load = capacity = 0
         if statuses[AgentStatus.OFFLINE] < len(agents):
@@ -107,6 +122,7 @@ class Stats:
             "longest_wait": longest,
             "agents": {status.value: n for status, n in statuses.items() if n},
             "offered": c.offered,
+            "offers": c.offers,
             "answered": c.answered,
             "abandoned": c.abandoned,
             "expired": c.expired,

@@ -223,7 +223,7 @@ class Turns:
                 continue
             if result.created:
                 job.stored = True
-                self.stats.ingested += 1
+                self.stats.arrived(job.event.queue)
                 self.committer.arrived(
                     result.id, job.event.queue, job.event.channel, job.event.session_id
                 )

@@ -161,6 +161,37 @@ async def test_queue_figures_count_the_waiting(api: Api) -> None:
     assert figures["waiting"] == 2
 
 
+async def test_a_contact_abandoned_after_it_was_answered_is_no_abandon(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="chat")
+    await api.call("POST", f"/v1/offers/{(await next_frame(ws, 'offer'))['offer_id']}/accept")
+    await api.call("POST", f"/v1/interactions/{ix}/abandon")  # the customer hung up
+    _, f = await api.call("GET", "/v1/queues/support")
+    assert (f["answered"], f["abandoned"], f["service_level"]) == (1, 0, 1.0)
+
+
+async def test_offered_counts_contacts_and_offers_counts_each_try(api: Api) -> None:
+    left = await api.contact(channel="chat")  # no agent yet: it waits, then goes
+    await api.call("POST", f"/v1/interactions/{left}/abandon")
+    await api.agent("a1", {"en": 3})
+    ws1 = await api.stream("a1")
+    await api.contact(channel="voice")
+    await api.agent("a2", {"en": 3})
+    ws2 = await api.stream("a2")
+    await api.call("POST", f"/v1/offers/{(await next_frame(ws1, 'offer'))['offer_id']}/reject")
+    await next_frame(ws2, "offer")
+    _, f = await api.call("GET", "/v1/queues/support")
+    assert (f["offered"], f["offers"], f["abandoned"]) == (2, 2, 1)
+
+
+async def test_a_contact_transferred_to_a_queue_is_offered_there(api: Api) -> None:
+    ix = await api.contact(channel="chat")
+    await api.call("POST", f"/v1/interactions/{ix}/transfer", {"queue": "billing"})
+    _, f = await api.call("GET", "/v1/queues/billing")
+    assert (f["offered"], f["waiting"]) == (1, 1)
+
+
 async def test_the_agent_list_shows_each_agents_name(api: Api) -> None:
     await api.call("PUT", "/v1/agents/a1", {"name": "Ada Lovelace", "skills": {"en": 3}})
     await api.call("PUT", "/v1/agents/a2", {"name": "Grace Hopper", "skills": {"en": 3}})

@@ -60,7 +60,9 @@ def test_completion_without_wrap_up_finishes_the_interaction() -> None:
     engine, _ = make_engine()
     login(engine, "a", {"en": 2})
     _assign(engine, "t1")
-    assert engine.handle(e.InteractionCompleted("t1")) == [d.Finished("t1", "done", "completed")]
+    assert engine.handle(e.InteractionCompleted("t1")) == [
+        d.Finished("t1", "done", "completed", True)
+    ]
 
 
 def test_abandon_of_a_waiting_contact_removes_it_from_the_queue() -> None:
