@@ -75,14 +75,19 @@ def _event(router: Router, agent_id: str, action: Action) -> e.Event:
     raise InvalidInput("action", "one of accept, reject, complete, heartbeat, status")
 
 
-def handler(router: Router, agent_id: str, line: Line) -> Callable[[bytes], Awaitable[None]]:
-    """Handles one incoming frame (UTF-8 JSON) of `agent_id`'s line."""
+def handler(
+    router: Router, agent_id: str, line: Line, *, may_act: bool = True
+) -> Callable[[bytes], Awaitable[None]]:
+    """Handles one incoming frame (UTF-8 JSON) of `agent_id`'s line; a caller that may not
+    act (a supervisor watching) gets its refusal as the reply."""
 
     async def act(frame: bytes) -> None:
         ref: Any = None
         try:
             action = decode(frame, Action)
             ref = action.ref
+            if not may_act:
+                raise Forbidden("a supervisor may watch an agent's stream, not act on it")
             event = _event(router, agent_id, action)
             await router.submit(event)
             _log(event)

@@ -57,7 +57,7 @@ async def agent_stream(request: web.Request) -> web.WebSocketResponse:
             return ws
         line.start(after=last)
         acts = principal(request).role in ("agent", "admin")  # supervisors only watch
-        await _drain(ws, desk.handler(router, agent_id, line) if acts else None)
+        await _drain(ws, desk.handler(router, agent_id, line, may_act=acts))
     finally:
         ctx.hub.leave(agent_id, line)
         line.close()

@@ -115,6 +115,15 @@ async def test_an_agent_may_not_open_anothers_stream(api: Api) -> None:
         assert r.status == 403
 
 
+async def test_a_supervisor_acting_on_an_agents_stream_is_refused_in_the_reply(api: Api) -> None:
+    await _agent(api, "a1")
+    ws = await api.http.ws_connect(f"{api.base}/v1/agents/a1/stream?key=supervisor-key")
+    await ws.send_json({"action": "status", "status": "break", "ref": 5})
+    reply = await next_frame(ws, "reply")
+    _, agent = await api.call("GET", "/v1/agents/a1", key=ADMIN)
+    assert (reply["ref"], reply["error"]["code"], agent["status"]) == (5, "forbidden", "available")
+
+
 async def test_an_agent_may_not_read_a_contact_that_is_not_its_own(api: Api) -> None:
     body = {"channel": "chat", "customer": "c"}
     _, made = await api.call("POST", "/v1/interactions", body, key=ADMIN)
