@@ -50,7 +50,7 @@ class TransferIn(Body):
 class AgentIn(Body):
     """An agent's profile; `capacity` and `caps` override the routing file's defaults."""
 
-    name: str
+    name: Name
     skills: dict[str, Int64]
     groups: list[str] = []
     capacity: Units | None = None

@@ -112,6 +112,11 @@ async def test_a_transfer_to_an_empty_queue_name_is_refused(api: Api) -> None:
     assert (status, answer["error"]["field"], shown["agent"]) == (400, "queue", "a1")
 
 
+async def test_an_agent_with_an_empty_name_is_refused(api: Api) -> None:
+    status, answer = await api.call("PUT", "/v1/agents/a1", {"name": "", "skills": {"en": 1}})
+    assert (status, answer["error"]["field"], await api.redis.dbsize()) == (400, "name", 0)
+
+
 async def test_an_unknown_status_is_refused(api: Api) -> None:
     await api.agent("a1", {"en": 1}, status="break")
     status, answer = await api.call("POST", "/v1/agents/a1/status", {"status": "napping"})
