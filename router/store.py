@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
 from router.config.model import RoutingConfig
-from router.errors import Conflict
+from router.errors import Conflict, Unavailable
 from router.redis_client import pipelined, streamed
 from router.redis_line import CommitLine, Sent
 from router.transitions import Arg, OfferRef, Op, Transitions
@@ -36,6 +36,7 @@ class Outcome:
     ok: bool
     detail: str
     seq: int = 0
+    refused: bool = False  # Redis answered an error (out of memory, say): nothing was written
 
 
 class Store:
@@ -249,9 +250,12 @@ def pairs(reply: Mapping[bytes, bytes] | Sequence[bytes]) -> dict[str, str]:
 
 
 def ingested(outcome: Outcome, interaction_id: str) -> Ingested:
-    """An enqueue's outcome as an Ingested; Conflict if the id was taken."""
+    """An enqueue's outcome as an Ingested; Conflict if the id was taken, Unavailable if Redis
+    refused the write."""
     if outcome.ok:
         return Ingested(outcome.detail, created=True)
+    if outcome.refused:
+        raise Unavailable(f"redis refused to store the contact: {outcome.detail}")
     if outcome.detail == interaction_id and outcome.seq == -1:
         raise Conflict(f"interaction {interaction_id!r} exists")
     return Ingested(outcome.detail, created=False)
@@ -264,7 +268,7 @@ def _commands(ops: Sequence[Op]) -> list[tuple[Arg, ...]]:
 
 def _outcome(result: Any) -> Outcome:
     if isinstance(result, ResponseError):
-        return Outcome(False, str(result))
+        return Outcome(False, str(result), refused=True)
     code, detail, *rest = result
     seq = int(rest[0]) if rest else 0
     # enqueue answers -1 for a taken id: kept in seq so `ingested` can tell it from a repeat.

@@ -117,6 +117,19 @@ async def test_an_agent_with_an_empty_name_is_refused(api: Api) -> None:
     assert (status, answer["error"]["field"], await api.redis.dbsize()) == (400, "name", 0)
 
 
+@pytest.mark.parametrize("key", [None, "provider-msg-1"])
+async def test_a_contact_redis_refuses_to_store_is_answered_503(api: Api, key: str | None) -> None:
+    headers = {"Idempotency-Key": key} if key else {}
+    await api.redis.config_set("min-replicas-to-write", 1)  # every write: NOREPLICAS
+    try:
+        body = {"channel": "chat", "customer": "c"}
+        status, answer = await api.call("POST", "/v1/interactions", body, headers=headers)
+    finally:
+        await api.redis.config_set("min-replicas-to-write", 0)
+    live = await api.redis.scard(api.router.store.keys.live)
+    assert (status, answer["error"]["code"], live) == (503, "unavailable", 0)
+
+
 async def test_an_unknown_status_is_refused(api: Api) -> None:
     await api.agent("a1", {"en": 1}, status="break")
     status, answer = await api.call("POST", "/v1/agents/a1/status", {"status": "napping"})
