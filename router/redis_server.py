@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -18,9 +19,14 @@ from router.errors import RouterdError
 SOCKET = "redis.sock"
 PIDFILE = "redis.pid"
 LOGFILE = "redis.log"
+LOCKFILE = "routerd.lock"
 _PROC = Path("/proc/self")  # absent where there is no procfs (macOS): pids are trusted
 
 log = structlog.get_logger("routerd.redis_server")
+
+# Data folders this process holds (folder -> the locked file's descriptor): one routerd process
+# per folder, however many EmbeddedRedis objects it makes for it.
+_HELD: dict[Path, int] = {}
 
 
 class EmbeddedRedisError(RouterdError):
@@ -117,8 +123,10 @@ class EmbeddedRedis:
 
     def spawn(self) -> None:
         """Adopt a live server on our socket, or start a new one without waiting for it: with a
-        large AOF to load it takes a while, which routerd can spend starting itself."""
+        large AOF to load it takes a while, which routerd can spend starting itself.
+        EmbeddedRedisError if another routerd process runs on the folder."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        _hold(self.data_dir)
         # A server that is alive but does not answer (loading its AOF, or stopped) is adopted
         # too: a second one on the same files would write the same AOF.
         if ping(self.socket_path) or self._holder() is not None:
@@ -221,6 +229,27 @@ class EmbeddedRedis:
         if self._proc is not None:
             self._proc.wait()
         self._proc = None
+
+
+def _hold(data_dir: Path) -> None:
+    """Lock the folder for this process, for its life: a second routerd on it would adopt the
+    first's Redis, route the same contacts and stop that Redis when it exits. The lock goes
+    with the process, SIGKILL included, so a restart adopts the server it left."""
+    if data_dir in _HELD:
+        return
+    fd = os.open(data_dir / LOCKFILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip()
+        os.close(fd)
+        raise EmbeddedRedisError(
+            f"another routerd (pid {holder or '?'}) runs on {data_dir}: stop it, or give this "
+            "one a ROUTERD_DATA_DIR of its own"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    _HELD[data_dir] = fd
 
 
 def _alive(pid: int, proc: subprocess.Popen[bytes] | None) -> bool:

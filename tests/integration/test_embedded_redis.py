@@ -6,6 +6,8 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +97,22 @@ def test_a_server_loading_its_data_past_the_timeout_is_waited_for(
     _write_aof(server.data_dir / "appendonly.aof", 1_000_000)  # about a second to load
     server.start(timeout=0.25)
     assert _command(server.socket_path, "DBSIZE") == b":1000000"
+
+
+def test_a_folder_another_routerd_runs_on_is_refused(server: EmbeddedRedis) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom router.redis_server import EmbeddedRedis\n"
+         f"EmbeddedRedis(__import__('pathlib').Path({str(server.data_dir)!r})).start()\n"
+         "print('held', flush=True)\nsys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        with pytest.raises(EmbeddedRedisError, match=f"pid {holder.pid}"):
+            server.spawn()
+    finally:
+        holder.communicate(b"")
+    server.spawn()  # the folder is free again: its Redis is adopted, for the fixture to stop
 
 
 def test_a_stopped_server_is_not_joined_by_a_second(server: EmbeddedRedis) -> None:
