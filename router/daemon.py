@@ -187,13 +187,30 @@ async def serve(
     reloads: set[asyncio.Task[None]] = set()
     loop.add_signal_handler(signal.SIGHUP, _on_hangup, daemon, reloads)
     try:
-        await daemon.start()
-        await stop.wait()
-        log.info("routerd_stopping", detail="no new work; finishing requests in flight")
+        if await _started(daemon, stop):
+            await stop.wait()
+            log.info("routerd_stopping", detail="no new work; finishing requests in flight")
+        else:
+            log.info("routerd_stopping", detail="stopped before it was ready")
     finally:
         # SIGHUP stays handled while stopping (a reload is then refused): its default action
         # would kill routerd halfway through its shutdown.
         await daemon.stop()
+
+
+async def _started(daemon: Daemon, stop: asyncio.Event) -> bool:
+    """Start the daemon unless `stop` is set first (a start can wait long: for a Redis that is
+    unreachable, or loading a big AOF); whether it started."""
+    starting = asyncio.create_task(daemon.start(), name="routerd-start")
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not starting.done():
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        return False
+    starting.result()  # its error, if it failed
+    return True
 
 
 def _on_hangup(daemon: Daemon, running: set[asyncio.Task[None]]) -> None:

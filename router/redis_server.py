@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -97,6 +98,9 @@ class EmbeddedRedis:
         # Set when an adopted server never answered: it is not routerd's to stop.
         self._given_up = False
         self._proc: subprocess.Popen[bytes] | None = None
+        # Set by `stop`: a `wait_ready` still waiting (in a thread, which cannot be cancelled)
+        # gives up, so that a routerd stopped while it starts exits at once.
+        self._stopping = threading.Event()
 
     @property
     def socket_path(self) -> Path:
@@ -127,6 +131,7 @@ class EmbeddedRedis:
         EmbeddedRedisError if another routerd process runs on the folder."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         _hold(self.data_dir)
+        self._stopping.clear()
         # A server that is alive but does not answer (loading its AOF, or stopped) is adopted
         # too: a second one on the same files would write the same AOF.
         if ping(self.socket_path) or self._holder() is not None:
@@ -163,6 +168,8 @@ class EmbeddedRedis:
         however big the data."""
         deadline, loading = time.monotonic() + timeout, False
         while not (answer := _answer(self.socket_path)).startswith(b"+PONG"):
+            if self._stopping.is_set():
+                raise EmbeddedRedisError("stopped while waiting for redis-server to answer")
             if answer.startswith(b"-LOADING"):
                 if not loading:
                     log.info("embedded_redis_loading", data_dir=str(self.data_dir))
@@ -212,6 +219,7 @@ class EmbeddedRedis:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server (adopted or ours); SIGTERM makes it flush its AOF first."""
+        self._stopping.set()
         if self._given_up:
             return
         pid = self._proc.pid if self._proc is not None else self.pid
@@ -259,4 +267,7 @@ def _alive(pid: int, proc: subprocess.Popen[bytes] | None) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:  # an exited server its parent has not reaped yet is no longer alive
+        return Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0] != b"Z"
+    except OSError:  # no procfs
+        return True

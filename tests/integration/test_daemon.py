@@ -173,6 +173,25 @@ def _gone_and_back(daemon: Daemon) -> bool:
     return b"embedded_redis_restarted" in (daemon.folder / "routerd.log").read_bytes()
 
 
+def test_sigterm_while_redis_is_unreachable_at_start_exits_zero(tmp_path: Path) -> None:
+    daemon = Daemon(tmp_path)
+    log = tmp_path / "routerd.log"
+    env = {**os.environ, "ROUTERD_LISTEN": f"127.0.0.1:{daemon.port}",
+           "ROUTERD_REDIS_URL": f"redis://127.0.0.1:{free_port()}"}  # fmt: skip
+    with log.open("ab") as err:
+        proc = subprocess.Popen([*RUN, str(daemon.config)], cwd=ROOT, env=env, stderr=err)
+    try:
+        deadline = time.monotonic() + 30
+        while b"redis_unreachable_at_start" not in log.read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline, "no retry logged"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert code == 0
+
+
 def test_a_bad_routing_file_is_refused_with_its_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(ROUTING.replace("OFFER_TIMEOUT", "15 parsecs"))

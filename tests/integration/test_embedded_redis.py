@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +98,36 @@ def test_a_server_loading_its_data_past_the_timeout_is_waited_for(
     _write_aof(server.data_dir / "appendonly.aof", 1_000_000)  # about a second to load
     server.start(timeout=0.25)
     assert _command(server.socket_path, "DBSIZE") == b":1000000"
+
+
+def _loading(path: Path) -> bool:
+    try:
+        return _command(path, "PING").startswith(b"-LOADING")
+    except OSError:  # no socket yet
+        return False
+
+
+def test_a_stop_ends_the_wait_for_a_server_still_loading(server: EmbeddedRedis) -> None:
+    server.data_dir.mkdir(parents=True)
+    _write_aof(server.data_dir / "appendonly.aof", 1_000_000)
+    server.spawn()
+    while not _loading(server.socket_path):
+        time.sleep(0.01)
+    adopter = EmbeddedRedis(server.data_dir)  # as routerd's next start after a SIGKILL
+    adopter.spawn()
+    errors: list[Exception] = []
+
+    def wait() -> None:
+        try:
+            adopter.wait_ready(timeout=30)
+        except EmbeddedRedisError as err:
+            errors.append(err)
+
+    waiting = threading.Thread(target=wait)
+    waiting.start()
+    adopter.stop()
+    waiting.join(60)
+    assert [str(e) for e in errors] == ["stopped while waiting for redis-server to answer"]
 
 
 def test_a_folder_another_routerd_runs_on_is_refused(server: EmbeddedRedis) -> None:
