@@ -57,44 +57,34 @@ def test_unknown_channel_is_refused(classifier: Classifier) -> None:
         classifier.classify("fax", {}, "")
 
 
+def _one_rule(when: str) -> Classifier:
+    """A file with one rule, `ruled`, taking what matches `when` (YAML) to queue `ruled`; the
+    rest goes to `plain`."""
+    text = f"""
+version: 1
+channels: {{chat: {{cost: 25, max_per_agent: 2}}}}
+skills: {{en: {{}}}}
+queues:
+  plain: {{channels: [chat]}}
+  ruled: {{channels: [chat]}}
+classification:
+  rules:
+    - {{name: ruled, when: {when}, queue: ruled}}
+  default: plain
+"""
+    return Classifier(load_config_text(text, "one-rule.yaml"))
+
+
 def test_boolean_attribute_matches_as_the_file_spells_it() -> None:
-    text = """
-version: 1
-channels: {chat: {cost: 25, max_per_agent: 2}}
-skills: {en: {}}
-queues:
-  plain: {channels: [chat]}
-  flagged: {channels: [chat]}
-classification:
-  rules:
-    - {name: flagged, when: {attributes: {vip: true}}, queue: flagged}
-  default: plain
-"""
-    assert (
-        Classifier(load_config_text(text, "b.yaml")).classify("chat", {"vip": True}).queue
-        == "flagged"
-    )
-
-
-BACKTRACKING = """
-version: 1
-channels: {chat: {cost: 25, max_per_agent: 2}}
-skills: {en: {}}
-queues:
-  plain: {channels: [chat]}
-  tickets: {channels: [chat]}
-classification:
-  rules:
-    - {name: tickets, when: {regex: '\\b(?:ticket|case)\\s*#?\\s*\\d{5,}\\b'}, queue: tickets}
-  default: plain
-"""
+    classifier = _one_rule("{attributes: {vip: true}}")
+    assert classifier.classify("chat", {"vip": True}).queue == "ruled"
 
 
 def test_a_pattern_that_runs_out_of_time_counts_as_not_matching_and_is_logged() -> None:
     # Two runs of spaces with an optional character between them: each split is tried, some
     # 2*10^8 steps, seconds of routing held without a time limit.
-    classifier = Classifier(load_config_text(BACKTRACKING, "t.yaml"))
+    classifier = _one_rule(r"{regex: '\b(?:ticket|case)\s*#?\s*\d{5,}\b'}")
     with structlog.testing.capture_logs() as logs:
         queue = classifier.classify("chat", {}, "ticket" + " " * 20_000).queue
     timed_out = [x["rule"] for x in logs if x["event"] == "classification_pattern_timed_out"]
-    assert (queue, timed_out) == ("plain", ["tickets"])
+    assert (queue, timed_out) == ("plain", ["ruled"])
