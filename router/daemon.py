@@ -61,8 +61,9 @@ class Daemon:
         url = self.settings.redis_url
         if url is None:
             if self.embedded is None:  # else spawned already, while routerd was importing
-                self.embedded = EmbeddedRedis(self.settings.data_dir, self.settings.appendfsync)
-                self.embedded.spawn()
+                embedded = EmbeddedRedis(self.settings.data_dir, self.settings.appendfsync)
+                embedded.spawn()  # first: refused, it is not this routerd's to stop
+                self.embedded = embedded
             await asyncio.to_thread(self.embedded.wait_ready)
             url = self.embedded.url
         self.client = connect(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=2)
@@ -135,6 +136,8 @@ class Daemon:
 
     async def stop(self) -> None:
         """Stop listening, finish requests in flight, drain the router, close Redis."""
+        if self.embedded is not None:
+            self.embedded.interrupt()  # a restart under way no longer waits for a long AOF load
         if self.watch is not None:
             # Before the private Redis is stopped below: a restart under way finishes first, so
             # that the server it starts is the one stopped, not one left running.

@@ -95,12 +95,14 @@ class EmbeddedRedis:
         self.data_dir = data_dir.resolve()
         self.appendfsync = appendfsync
         self.adopted = False
-        # Set when an adopted server never answered: it is not routerd's to stop.
-        self._given_up = False
+        # Whether the server answered this routerd: an adopted one that never did (loading,
+        # or stopped) is not routerd's to stop, and is left for the next start to adopt.
+        self._answered = False
         self._proc: subprocess.Popen[bytes] | None = None
-        # Set by `stop`: a `wait_ready` still waiting (in a thread, which cannot be cancelled)
-        # gives up, so that a routerd stopped while it starts exits at once.
+        # Set by `stop` (cleared by the next `spawn`) and by `interrupt` (for good): a
+        # `wait_ready` still waiting, in a thread that cannot be cancelled, gives up.
         self._stopping = threading.Event()
+        self._interrupted = threading.Event()
 
     @property
     def socket_path(self) -> Path:
@@ -132,6 +134,7 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         _hold(self.data_dir)
         self._stopping.clear()
+        self._answered = False
         # A server that is alive but does not answer (loading its AOF, or stopped) is adopted
         # too: a second one on the same files would write the same AOF.
         if ping(self.socket_path) or self._holder() is not None:
@@ -167,9 +170,12 @@ class EmbeddedRedis:
         of this start. `timeout` bounds a silent server: one loading its data is waited for,
         however big the data."""
         deadline, loading = time.monotonic() + timeout, False
-        while not (answer := _answer(self.socket_path)).startswith(b"+PONG"):
-            if self._stopping.is_set():
+        while True:
+            if self._stopping.is_set() or self._interrupted.is_set():
                 raise EmbeddedRedisError("stopped while waiting for redis-server to answer")
+            answer = _answer(self.socket_path)
+            if answer.startswith(b"+PONG"):
+                break
             if answer.startswith(b"-LOADING"):
                 if not loading:
                     log.info("embedded_redis_loading", data_dir=str(self.data_dir))
@@ -180,7 +186,6 @@ class EmbeddedRedis:
                 raise EmbeddedRedisError(f"redis-server exited: {tail.strip()}")
             if time.monotonic() > deadline:
                 if self._proc is None:
-                    self._given_up = True
                     raise EmbeddedRedisError(
                         f"redis-server {self.pid} holds {self.data_dir} and did not answer "
                         f"within {timeout}s: it may be stopped (SIGSTOP); let it go on, or stop it"
@@ -189,6 +194,7 @@ class EmbeddedRedis:
                 self._proc.wait()
                 raise EmbeddedRedisError(f"redis-server did not answer within {timeout}s")
             time.sleep(0.02)
+        self._answered = True
         if self.adopted:
             _config_set(self.socket_path, "appendfsync", self.appendfsync)
 
@@ -202,8 +208,12 @@ class EmbeddedRedis:
         """Start a server again after this one died: the AOF in `data_dir` brings the data
         back."""
         self._proc = None
-        self.adopted = self._given_up = False
+        self.adopted = False
         self.start(timeout)
+
+    def interrupt(self) -> None:
+        """Make any wait for the server, now or later, give up: routerd is stopping."""
+        self._interrupted.set()
 
     def _holder(self) -> int | None:
         """The pidfile's process, if it is alive and (where /proc tells) a redis-server on
@@ -218,9 +228,10 @@ class EmbeddedRedis:
         return pid if str(self.socket_path).encode() in command else None
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server (adopted or ours); SIGTERM makes it flush its AOF first."""
+        """Stop the server (ours, or adopted once it answered); SIGTERM makes it flush its AOF
+        first. Nothing if another routerd process holds the folder."""
         self._stopping.set()
-        if self._given_up:
+        if self.data_dir not in _HELD or (self._proc is None and not self._answered):
             return
         pid = self._proc.pid if self._proc is not None else self.pid
         if pid is None:
@@ -255,9 +266,13 @@ def _hold(data_dir: Path) -> None:
             f"another routerd (pid {holder or '?'}) runs on {data_dir}: stop it, or give this "
             "one a ROUTERD_DATA_DIR of its own"
         ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    _HELD[data_dir] = fd
+    except OSError as err:  # a file system without locks
+        os.close(fd)
+        raise EmbeddedRedisError(f"cannot lock {data_dir / LOCKFILE}: {err}") from None
+    _HELD[data_dir] = fd  # held from here on, whatever the pid's note below meets
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
 
 
 def _alive(pid: int, proc: subprocess.Popen[bytes] | None) -> bool:
@@ -267,7 +282,9 @@ def _alive(pid: int, proc: subprocess.Popen[bytes] | None) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    if not _PROC.exists():
+        return True
     try:  # an exited server its parent has not reaped yet is no longer alive
         return Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0] != b"Z"
-    except OSError:  # no procfs
-        return True
+    except OSError:  # reaped meanwhile
+        return False

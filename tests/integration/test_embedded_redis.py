@@ -111,7 +111,9 @@ def test_a_stop_ends_the_wait_for_a_server_still_loading(server: EmbeddedRedis) 
     server.data_dir.mkdir(parents=True)
     _write_aof(server.data_dir / "appendonly.aof", 1_000_000)
     server.spawn()
+    deadline = time.monotonic() + 30
     while not _loading(server.socket_path):
+        assert time.monotonic() < deadline, "the server never answered LOADING"
         time.sleep(0.01)
     adopter = EmbeddedRedis(server.data_dir)  # as routerd's next start after a SIGKILL
     adopter.spawn()
@@ -130,7 +132,10 @@ def test_a_stop_ends_the_wait_for_a_server_still_loading(server: EmbeddedRedis) 
     assert [str(e) for e in errors] == ["stopped while waiting for redis-server to answer"]
 
 
-def test_a_folder_another_routerd_runs_on_is_refused(server: EmbeddedRedis) -> None:
+@contextlib.contextmanager
+def _held_by_another_process(server: EmbeddedRedis) -> Iterator[int]:
+    """Another process runs a private Redis on the server's folder for the block; its pid.
+    Afterwards the folder is free, and its Redis adopted by `server` for the fixture to stop."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys\nfrom router.redis_server import EmbeddedRedis\n"
          f"EmbeddedRedis(__import__('pathlib').Path({str(server.data_dir)!r})).start()\n"
@@ -139,11 +144,48 @@ def test_a_folder_another_routerd_runs_on_is_refused(server: EmbeddedRedis) -> N
     )  # fmt: skip
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
-        with pytest.raises(EmbeddedRedisError, match=f"pid {holder.pid}"):
-            server.spawn()
+        yield holder.pid
     finally:
         holder.communicate(b"")
-    server.spawn()  # the folder is free again: its Redis is adopted, for the fixture to stop
+    server.start()
+
+
+def test_a_folder_another_routerd_runs_on_is_refused(server: EmbeddedRedis) -> None:
+    with (
+        _held_by_another_process(server) as pid,
+        pytest.raises(EmbeddedRedisError, match=f"pid {pid}"),
+    ):
+        server.spawn()
+
+
+def test_a_stop_leaves_the_redis_of_another_routerd_running(server: EmbeddedRedis) -> None:
+    with _held_by_another_process(server):
+        EmbeddedRedis(server.data_dir).stop()  # as after a start the folder's lock refused
+        answers = ping(server.socket_path)
+    assert answers
+
+
+def test_a_stop_leaves_an_adopted_server_that_never_answered_running(
+    server: EmbeddedRedis,
+) -> None:
+    server.start()
+    pid = server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        adopter = EmbeddedRedis(server.data_dir)
+        adopter.spawn()
+        adopter.stop()  # SIGTERM while the start still waits for it
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    time.sleep(0.2)  # a signal sent while it was stopped lands now
+    assert server.alive() and ping(server.socket_path)
+
+
+def test_a_wait_for_the_server_after_an_interrupt_gives_up(server: EmbeddedRedis) -> None:
+    server.interrupt()  # routerd stopping, as a restart of its Redis begins
+    with pytest.raises(EmbeddedRedisError, match="stopped while waiting"):
+        server.start()
 
 
 def test_a_stopped_server_is_not_joined_by_a_second(server: EmbeddedRedis) -> None:
