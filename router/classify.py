@@ -14,8 +14,8 @@ from router.errors import ClassificationError
 log = structlog.get_logger("routerd.classify")
 
 # A rule's pattern gets this long on a contact's text, then counts as not matching: a pattern
-# that backtracks on some text (runs of spaces, say) would otherwise hold the whole daemon.
-# Searches that do not backtrack so take microseconds, even on a text of 256 KiB.
+# that backtracks on some text (runs of spaces, say) would otherwise hold the whole daemon for
+# seconds. A search that does not backtrack so takes microseconds on a message's text.
 PATTERN_TIMEOUT = 0.02
 
 

@@ -58,8 +58,9 @@ class Stats:
     def observe(self, engine: Engine, dec: d.Decision, queue: str | None) -> None:
         """Count one decision (`queue` is the interaction's, when it has one)."""
         self.decisions[type(dec).__name__] += 1
-        if isinstance(dec, d.Transferred):  # a new leg, in its new queue
-            self.counters(dec.queue).offered += 1
+        if isinstance(dec, d.Transferred):  # a new leg, come into its queue from another
+            if dec.queue != queue:
+                self.counters(dec.queue).offered += 1
             return
         if queue is None or not isinstance(dec, _COUNTED):
             return

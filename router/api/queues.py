@@ -73,7 +73,7 @@ class RouterCollector(Collector):
         )
         counts = {
             k: CounterMetricFamily(f"routerd_queue_{k}", f"Contacts {k}", labels=["queue"])
-            for k in ("offered", "answered", "abandoned", "expired")
+            for k in ("offered", "offers", "answered", "abandoned", "expired")
         }
         for f in r.stats.queue_figures(r.engine, now):
             name = f["name"]

@@ -118,11 +118,11 @@ def guarded(route: Route, auth: Auth) -> Handler:
 def _caller(route: Route, roles: frozenset[str], auth: Auth, request: web.Request) -> Principal:
     """Who calls, by their key; Unauthorized without a known key, Forbidden for another role."""
     header = request.headers.get("Authorization")
-    # Only a browser's WebSocket, which cannot send the header, needs the query parsed.
-    query = request.query.get("key") if header is None and auth.enabled else None
-    if query is not None and not route.websocket:
+    if auth.enabled and not route.websocket and "key" in request.query:
         # A key in a URL ends up in proxies' and browsers' logs: only a stream may take one.
         raise Unauthorized("only WebSocket streams take ?key=; send Authorization: Bearer KEY")
+    # Only a browser's WebSocket, which cannot send the header, needs the query's key.
+    query = request.query.get("key") if header is None and auth.enabled else None
     who = auth.principal(header, query)
     if who.role not in roles:
         raise Forbidden(f"the {who.role} role may not {route.method} {route.path}")

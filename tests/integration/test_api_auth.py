@@ -109,6 +109,12 @@ async def test_a_key_in_the_url_of_a_request_that_is_not_a_stream_is_refused(api
         assert (r.status, (await r.json())["error"]["code"]) == (401, "unauthorized")
 
 
+async def test_a_key_in_the_url_beside_the_header_is_refused_too(api: Api) -> None:
+    headers = {"Authorization": "Bearer supervisor-key"}
+    async with api.http.get(f"{api.base}/v1/queues?key=supervisor-key", headers=headers) as r:
+        assert r.status == 401
+
+
 async def test_an_agent_may_not_open_anothers_stream(api: Api) -> None:
     await _agent(api, "a2")
     async with api.http.get(f"{api.base}/v1/agents/a2/stream?key=agent-a1-key") as r:

@@ -192,6 +192,26 @@ async def test_a_contact_transferred_to_a_queue_is_offered_there(api: Api) -> No
     assert (f["offered"], f["waiting"]) == (1, 1)
 
 
+async def test_an_offer_made_as_a_contact_is_transferred_counts_in_its_new_queue(api: Api) -> None:
+    ix = await api.contact(channel="chat")
+    await api.agent("accountant", {"billing": 3})
+    await api.call("POST", f"/v1/interactions/{ix}/transfer", {"queue": "billing"})
+    _, support = await api.call("GET", "/v1/queues/support")
+    _, billing = await api.call("GET", "/v1/queues/billing")
+    assert (support["offers"], billing["offers"], billing["offered"]) == (0, 1, 1)
+
+
+async def test_a_transfer_to_an_agent_is_no_contact_come_into_the_queue(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    ws = await api.stream("a1")
+    ix = await api.contact(channel="chat")
+    await api.call("POST", f"/v1/offers/{(await next_frame(ws, 'offer'))['offer_id']}/accept")
+    await api.agent("a2", {"en": 3})
+    await api.call("POST", f"/v1/interactions/{ix}/transfer", {"agent": "a2"})
+    _, f = await api.call("GET", "/v1/queues/support")
+    assert f["offered"] == 1
+
+
 async def test_the_agent_list_shows_each_agents_name(api: Api) -> None:
     await api.call("PUT", "/v1/agents/a1", {"name": "Ada Lovelace", "skills": {"en": 3}})
     await api.call("PUT", "/v1/agents/a2", {"name": "Grace Hopper", "skills": {"en": 3}})
@@ -213,6 +233,16 @@ async def test_metrics_are_prometheus_text(api: Api) -> None:
     async with api.http.get(api.base + "/metrics") as r:
         text = await r.text()
     assert 'routerd_queue_waiting{queue="support"} 1.0' in text
+
+
+async def test_metrics_count_contacts_offered_and_offers_made(api: Api) -> None:
+    await api.agent("a1", {"en": 3})
+    await api.contact(channel="chat")
+    async with api.http.get(api.base + "/metrics") as r:
+        text = await r.text()
+    counted = ('routerd_queue_offered_total{queue="support"} 1.0',
+               'routerd_queue_offers_total{queue="support"} 1.0')  # fmt: skip
+    assert [line in text for line in counted] == [True, True]
 
 
 async def test_the_openapi_document_lists_every_path(api: Api) -> None:
