@@ -37,6 +37,9 @@ SHUTDOWN_TIMEOUT = 10.0
 REDIS_TIMEOUT = 3.0
 # How often routerd looks whether its private Redis still runs: a dead one pauses routing.
 WATCH_INTERVAL = 1.0
+# A private Redis that cannot be started again (a damaged AOF, a full disk) is tried again
+# less and less often, up to this far apart, rather than every second for good.
+MAX_WATCH_PAUSE = 30.0
 
 
 @dataclass(slots=True)
@@ -160,9 +163,11 @@ class Daemon:
 async def _watch(embedded: EmbeddedRedis) -> None:
     """Start the private Redis again whenever its process has died (routing meanwhile pauses
     as in any outage, and goes on once it answers)."""
+    pause = WATCH_INTERVAL
     while True:
-        await asyncio.sleep(WATCH_INTERVAL)
+        await asyncio.sleep(pause)
         if embedded.alive():
+            pause = WATCH_INTERVAL
             continue
         log.error("embedded_redis_exited", then="restart")
         restart = asyncio.ensure_future(asyncio.to_thread(embedded.restart))
@@ -172,8 +177,12 @@ async def _watch(embedded: EmbeddedRedis) -> None:
             await asyncio.gather(restart, return_exceptions=True)  # a thread is not cancelled
             raise
         except EmbeddedRedisError as err:
-            log.error("embedded_redis_restart_failed", error=str(err), then="retry")
+            pause = min(2 * pause, MAX_WATCH_PAUSE)
+            log.error(
+                "embedded_redis_restart_failed", error=str(err), then="retry", retry_in_s=pause
+            )
         else:
+            pause = WATCH_INTERVAL
             log.info("embedded_redis_restarted", pid=embedded.pid)
 
 

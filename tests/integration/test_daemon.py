@@ -156,6 +156,21 @@ def test_a_private_redis_that_dies_is_started_again_with_its_data(
         daemon.kill()
 
 
+def test_a_private_redis_that_cannot_start_again_is_tried_less_and_less_often(
+    daemon: Daemon,
+) -> None:
+    data = daemon.folder / "data"
+    os.kill(int((data / "redis.pid").read_text()), signal.SIGKILL)
+    (data / "appendonly.aof").write_bytes(b"not an AOF\r\n")  # redis-server refuses to load it
+    log, deadline, pauses = daemon.folder / "routerd.log", time.monotonic() + 30, []
+    while len(pauses) < 2:
+        assert time.monotonic() < deadline, f"restarts failed with pauses {pauses}"
+        time.sleep(0.2)
+        lines = [orjson.loads(x) for x in log.read_bytes().splitlines() if x.startswith(b"{")]
+        pauses = [x["retry_in_s"] for x in lines if x["event"] == "embedded_redis_restart_failed"]
+    assert pauses[:2] == [2.0, 4.0]
+
+
 def _redis_dies_and_comes_back(daemon: Daemon) -> None:
     ix = _contact(daemon)
     os.kill(int((daemon.folder / "data" / "redis.pid").read_text()), signal.SIGKILL)
