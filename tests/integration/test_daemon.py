@@ -162,7 +162,8 @@ def test_a_private_redis_that_cannot_start_again_is_tried_less_and_less_often(
     data = daemon.folder / "data"
     os.kill(int((data / "redis.pid").read_text()), signal.SIGKILL)
     (data / "appendonly.aof").write_bytes(b"not an AOF\r\n")  # redis-server refuses to load it
-    log, deadline, pauses = daemon.folder / "routerd.log", time.monotonic() + 30, []
+    log, deadline = daemon.folder / "routerd.log", time.monotonic() + 30
+    pauses: list[float] = []
     while len(pauses) < 2:
         assert time.monotonic() < deadline, f"restarts failed with pauses {pauses}"
         time.sleep(0.2)
