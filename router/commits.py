@@ -91,11 +91,19 @@ class Committer:
             return [self.store.ops.status(event.agent_id, event.status, "agent", payload)]
         return []
 
-    def for_decisions(self, decisions: list[d.Decision]) -> list[Op]:
-        """The ops that commit `decisions`, in order."""
+    def for_decisions(
+        self,
+        decisions: list[d.Decision],
+        observe: Callable[[d.Decision, str | None], None] | None = None,
+    ) -> list[Op]:
+        """The ops that commit `decisions`, in order; `observe` sees each decision first, with
+        its interaction's queue as the decisions before it left it (a transfer moves it)."""
         now = self.clock()
         ops: list[Op] = []
         for dec in decisions:
+            if observe is not None:
+                h = self.held.get(getattr(dec, "interaction_id", ""))
+                observe(dec, h.queue if h is not None else None)
             ops += self._ops[type(dec)](dec, now)
         return ops
 

@@ -231,17 +231,12 @@ class Turns:
                 job.future.set_result(result)
 
     def _decided(self, decisions: list[d.Decision]) -> list[Op]:
-        """Count the decisions (while their interactions are still known), then build ops."""
-        held = self.committer.held
-        moved: dict[str, str] = {}  # transferred this turn: the later decisions are the new queue's
-        for dec in decisions:
-            ix = getattr(dec, "interaction_id", None)
-            h = held.get(ix) if ix is not None else None
-            queue = moved.get(ix or "") or (h.queue if h is not None else None)
-            self.stats.observe(self.engine, dec, queue)
-            if isinstance(dec, d.Transferred):
-                moved[dec.interaction_id] = dec.queue
-        return self.committer.for_decisions(decisions)
+        """The ops that commit the decisions, each counted as its ops are built (while its
+        interaction is still known, in the queue it is in then)."""
+        return self.committer.for_decisions(decisions, self._count)
+
+    def _count(self, dec: d.Decision, queue: str | None) -> None:
+        self.stats.observe(self.engine, dec, queue)
 
     async def _run(self, ops: list[Op]) -> None:
         """Phase two: commit, then (only then) tell agents."""
